@@ -1,0 +1,1 @@
+//! wx-session: placeholder, being written.

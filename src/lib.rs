@@ -1,1 +1,106 @@
-//! wx-session: placeholder, being written.
+//! wx-session: the client-side session of a WeChat mini-program — login through `wx.login`,
+//! token storage, `checkHasLogined`, logout — in Rust compiled to WebAssembly.
+//!
+//! This file holds the `#[wasm_bindgen]` exports only: JS values in, JS values out. The session
+//! logic is in [`session`], server dialects in [`protocol`], storage layout in [`store`], and the
+//! `wx` runtime behind the [`platform::Platform`] seam in [`wx`].
+
+#![deny(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::unreachable,
+        clippy::todo,
+        clippy::unimplemented,
+        clippy::string_slice
+    )
+)]
+
+pub mod bridge;
+pub mod error;
+pub mod flight;
+pub mod json;
+pub mod platform;
+pub mod protocol;
+pub mod revocations;
+pub mod session;
+pub mod store;
+pub mod wx;
+
+use std::rc::Rc;
+
+use js_sys::{Function, Promise};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::{future_to_promise, spawn_local};
+
+use crate::protocol::DefaultProtocol;
+use crate::wx::WxPlatform;
+
+/// The session object `miniprogram/session/index.js` creates once per app launch.
+#[wasm_bindgen]
+pub struct Session {
+    core: Rc<session::Session<WxPlatform>>,
+}
+
+#[wasm_bindgen]
+impl Session {
+    /// Creates the session from `init(options)`; throws an `INVALID_OPTIONS` error naming the bad option.
+    #[wasm_bindgen(constructor)]
+    pub fn new(options: JsValue) -> Result<Session, JsValue> {
+        let options = bridge::init_options(&options).map_err(|e| bridge::error_value(&e))?;
+        let platform = WxPlatform::from_global(options.timeout_ms).map_err(|e| bridge::error_value(&e))?;
+        let protocol = Box::new(DefaultProtocol::new(&options.base_url));
+        Ok(Session { core: Rc::new(session::Session::new(platform, protocol, options.config)) })
+    }
+
+    /// Sets the function that receives `onChange` events.
+    #[wasm_bindgen(js_name = setListener)]
+    pub fn set_listener(&self, listener: Option<Function>) {
+        self.core.platform().set_listener(listener);
+    }
+
+    /// Background duties of a fresh launch: retry revocations the server never confirmed.
+    pub fn start(&self) {
+        let core = Rc::clone(&self.core);
+        spawn_local(async move {
+            core.retry_revocations().await;
+        });
+    }
+
+    /// Logs in; resolves `{ token, uid?, userInfo?, expiresAt? }`.
+    pub fn login(&self) -> Promise {
+        let core = Rc::clone(&self.core);
+        future_to_promise(async move {
+            core.login().await.map(|o| bridge::login_value(&o)).map_err(|e| bridge::error_value(&e))
+        })
+    }
+
+    /// Resolves `true`/`false`; rejects (token kept) when the server could not be asked.
+    #[wasm_bindgen(js_name = checkHasLogined)]
+    pub fn check_has_logined(&self) -> Promise {
+        let core = Rc::clone(&self.core);
+        future_to_promise(async move {
+            core.check_has_logined().await.map(JsValue::from_bool).map_err(|e| bridge::error_value(&e))
+        })
+    }
+
+    /// Logs out; resolves `{ wasLoggedIn, serverConfirmed, server }`.
+    pub fn logout(&self, options: JsValue) -> Promise {
+        let core = Rc::clone(&self.core);
+        let refresh = bridge::logout_options(&options);
+        future_to_promise(async move {
+            let refresh = refresh.map_err(|e| bridge::error_value(&e))?;
+            Ok(bridge::logout_value(&core.logout(&refresh).await))
+        })
+    }
+
+    /// The current token, or `undefined` when logged out.
+    #[wasm_bindgen(js_name = getToken)]
+    pub fn get_token(&self) -> Option<String> {
+        self.core.token().map(|t| t.as_str().to_owned())
+    }
+}

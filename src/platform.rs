@@ -1,0 +1,123 @@
+//! The seam between the session and the outside world: everything the session needs from the
+//! mini-program (a login code, WeChat's session check, storage, HTTP, loading UI, a clock, page
+//! refresh, change events) as one trait. `wx::WxPlatform` implements it over the real `wx`; tests
+//! implement it with fakes, so every failure path runs natively and deterministically.
+
+use crate::error::SessionError;
+
+/// A one-time code from `wx.login` (valid five minutes, usable once).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginCode(pub String);
+
+/// HTTP methods the protocols use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// GET
+    Get,
+    /// POST
+    Post,
+}
+
+impl Method {
+    /// The method's name as `wx.request` expects it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+        }
+    }
+}
+
+/// One request to the developer's server, already fully built by a protocol.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRequest {
+    /// GET or POST.
+    pub method: Method,
+    /// Absolute URL.
+    pub url: String,
+    /// Header names and values.
+    pub headers: Vec<(String, String)>,
+    /// JSON body text, if any (sent with `Content-Type: application/json`).
+    pub body: Option<String>,
+}
+
+/// The server's answer, body as raw text: decoding belongs to the protocol, which must cope with
+/// HTML error pages and garbage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    /// HTTP status code.
+    pub status: u16,
+    /// The body as text (empty when there was none).
+    pub body: String,
+}
+
+/// What storage holds under one key, as far as the session cares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoredValue {
+    /// Nothing (`wx.getStorageSync` answers `''` for a missing key, so `''` is missing too).
+    Missing,
+    /// A string.
+    Text(String),
+    /// Any other value (number, boolean, object, array), as JSON text.
+    Json(String),
+    /// Something that could not be read or represented (a read that threw, a function...).
+    Unreadable,
+}
+
+/// How to refresh the page after logout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refresh {
+    /// Run the top page's `onShow` again (the seeds' `page.onShow()`).
+    TopPageOnShow,
+    /// `wx.reLaunch` to this page.
+    ReLaunch(String),
+    /// Leave the pages alone.
+    Nothing,
+}
+
+/// A change of session state, delivered to `onChange` listeners.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionEvent {
+    /// A login stored a new token.
+    Login {
+        /// The uid, as JSON text, if the server sent one.
+        uid: Option<String>,
+        /// The user info object, as JSON text, if the server sent one.
+        user_info: Option<String>,
+    },
+    /// The user logged out.
+    Logout,
+    /// The stored token passed its expiry and was cleared.
+    Expired,
+    /// The server (or WeChat's session check) said the session is no longer valid; it was cleared.
+    Invalidated,
+}
+
+/// Everything the session needs from its environment.
+///
+/// Async methods never need `Send`: wasm is single-threaded and the session is too.
+#[allow(async_fn_in_trait)]
+pub trait Platform {
+    /// `wx.login`: a fresh one-time code, or why there is none (`WX_LOGIN_FAILED`/`WX_UNAVAILABLE`).
+    async fn login_code(&self) -> Result<LoginCode, SessionError>;
+    /// `wx.checkSession`: whether WeChat's own session (session_key) is still valid.
+    async fn wechat_session_valid(&self) -> bool;
+    /// `wx.request`: sends and returns the raw answer, or `NETWORK` when nothing came back.
+    async fn send(&self, request: &HttpRequest) -> Result<HttpResponse, SessionError>;
+    /// `wx.getStorageSync`.
+    fn read(&self, key: &str) -> StoredValue;
+    /// `wx.setStorageSync`; `Text` is stored as a string, `Json` as the value it describes.
+    fn write(&self, key: &str, value: &StoredValue) -> Result<(), SessionError>;
+    /// `wx.removeStorageSync`.
+    fn remove(&self, key: &str);
+    /// `wx.showLoading` with this title.
+    fn show_loading(&self, title: &str);
+    /// `wx.hideLoading`.
+    fn hide_loading(&self);
+    /// Milliseconds since the Unix epoch.
+    fn now_ms(&self) -> u64;
+    /// Refreshes the pages after logout.
+    fn refresh(&self, how: &Refresh);
+    /// Tells listeners about a change.
+    fn emit(&self, event: &SessionEvent);
+}

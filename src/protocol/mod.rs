@@ -1,0 +1,112 @@
+//! How one kind of server speaks: building the login / check / logout requests and decoding their
+//! answers. Pure functions of text in, values out — no `wx`, no JavaScript — so every decoder is
+//! tested natively and fuzzed.
+
+mod default;
+
+pub use default::DefaultProtocol;
+
+use crate::error::{ServerAnswer, ServerMessage, SessionError};
+use crate::json::Json;
+use crate::platform::{HttpRequest, HttpResponse, LoginCode};
+use crate::store::Token;
+
+/// What a successful server login grants.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoginGrant {
+    /// The new token.
+    pub token: Token,
+    /// The user's id (JSON string or number), if sent.
+    pub uid: Option<Json>,
+    /// The user's info object, if sent.
+    pub user_info: Option<Json>,
+    /// Seconds until the token expires, if the server said.
+    pub expires_in_s: Option<u64>,
+}
+
+/// The server's verdict on a stored token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenStatus {
+    /// Still valid.
+    Valid,
+    /// Unknown, expired or revoked: the device must forget it.
+    Invalid,
+}
+
+/// The server's answer to a logout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revocation {
+    /// The server revoked the token just now.
+    Revoked,
+    /// The token was already invalid (the seeds' `400 登陆状态已失效`): nothing is left live.
+    AlreadyInvalid,
+}
+
+/// One server's dialect of the login protocol.
+pub trait ServerProtocol {
+    /// The request that exchanges a `wx.login` code for a token.
+    fn login_request(&self, code: &LoginCode) -> HttpRequest;
+    /// Decodes the login answer.
+    fn decode_login(&self, response: &HttpResponse) -> Result<LoginGrant, SessionError>;
+    /// The request that asks whether a token is valid; `None` if the server has no such endpoint.
+    fn check_request(&self, token: &Token) -> Option<HttpRequest>;
+    /// Decodes the check answer. Errors mean "could not tell" — the token is kept.
+    fn decode_check(&self, response: &HttpResponse) -> Result<TokenStatus, SessionError>;
+    /// The request that revokes a token.
+    fn logout_request(&self, token: &Token) -> HttpRequest;
+    /// Decodes the logout answer. Errors mean "not confirmed".
+    fn decode_logout(&self, response: &HttpResponse) -> Result<Revocation, SessionError>;
+}
+
+/// Joins the configured base URL and an endpoint path.
+pub fn endpoint(base_url: &str, path: &str) -> String {
+    let mut url = String::with_capacity(base_url.len() + path.len() + 1);
+    url.push_str(base_url.trim_end_matches('/'));
+    if !path.starts_with('/') {
+        url.push('/');
+    }
+    url.push_str(path);
+    url
+}
+
+/// Reads `{"error": {"code": "...", "message": "..."}}`, or a flat `{"code", "message"}` /
+/// `{"errmsg"}` shape many servers use, from an error answer.
+pub fn server_message(body: &str) -> Option<ServerMessage> {
+    let json = Json::parse(body).ok()?;
+    let holder = json.get("error").filter(|e| e.is_object()).unwrap_or(&json);
+    let text = |keys: &[&str]| keys.iter().find_map(|k| holder.get(k).and_then(Json::as_id_text)).map(str::to_owned);
+    let said = ServerMessage { code: text(&["code", "errno", "errcode"]), message: text(&["message", "msg", "errmsg"]) };
+    (said.code.is_some() || said.message.is_some()).then_some(said)
+}
+
+/// The answer's status with whatever the server said.
+pub fn answer(response: &HttpResponse) -> ServerAnswer {
+    ServerAnswer { status: response.status, said: server_message(&response.body) }
+}
+
+/// Turns a non-success answer into the error a caller can act on: 5xx → `SERVER_ERROR`,
+/// 4xx → `SERVER_REJECTED`, anything else (1xx, 3xx) → `BAD_RESPONSE`.
+pub fn failure(response: &HttpResponse) -> SessionError {
+    match response.status {
+        500..=599 => SessionError::ServerError(answer(response)),
+        400..=499 => SessionError::ServerRejected(answer(response)),
+        status => SessionError::BadResponse { status, detail: "unexpected HTTP status".to_owned() },
+    }
+}
+
+/// Parses a success body that must be JSON; HTML error pages and garbage become `BAD_RESPONSE`.
+pub fn json_body(response: &HttpResponse) -> Result<Json, SessionError> {
+    Json::parse(&response.body).map_err(|e| SessionError::BadResponse {
+        status: response.status,
+        detail: if response.body.trim_start().starts_with('<') {
+            "the server answered HTML instead of JSON".to_owned()
+        } else {
+            format!("the body is not JSON ({e})")
+        },
+    })
+}
+
+/// Whether the status is 2xx.
+pub fn is_success(status: u16) -> bool {
+    (200..300).contains(&status)
+}

@@ -1,0 +1,336 @@
+//! The session itself: login, checkHasLogined, logout and the state between them.
+//!
+//! It knows nothing about `wx` or JavaScript: everything outside goes through [`Platform`], every
+//! server dialect through [`ServerProtocol`]. Storage is the source of truth for "who is logged
+//! in" (other code on the page may read or clear `token` itself); the session only keeps in memory
+//! what saves work: the flights under way, the last server verdict, and an epoch that tells a
+//! late login answer it has been overtaken by a logout.
+
+use std::cell::{Cell, RefCell};
+
+use crate::error::SessionError;
+use crate::flight::{in_flight, Flight, Pilot};
+use crate::json::Json;
+use crate::platform::{Platform, Refresh, SessionEvent};
+use crate::protocol::{LoginGrant, Revocation, ServerProtocol, TokenStatus};
+use crate::revocations;
+use crate::store::{self, Loaded, StoredSession, Token};
+
+/// Tunable behaviour, with the defaults documented in the README.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionConfig {
+    /// Loading title while logging in; empty shows none.
+    pub login_loading_text: String,
+    /// Loading title while logging out; empty shows none.
+    pub logout_loading_text: String,
+    /// How long a successful server check is trusted without asking again, in ms.
+    pub check_trust_ms: u64,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            login_loading_text: "登陆中".to_owned(),
+            logout_loading_text: "退出登陆中".to_owned(),
+            check_trust_ms: 5 * 60 * 1000,
+        }
+    }
+}
+
+/// What `login()` resolves with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoginOutcome {
+    /// The session now stored.
+    pub session: StoredSession,
+}
+
+/// Whether the server confirmed a logout's revocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerRevocation {
+    /// Revoked just now.
+    Revoked,
+    /// It was already invalid.
+    AlreadyInvalid,
+    /// The server could not be reached or failed; the token is queued for another try.
+    Unconfirmed,
+    /// There was no token to revoke.
+    Nothing,
+}
+
+/// What `logout()` resolves with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogoutOutcome {
+    /// Whether there was a session on the device.
+    pub was_logged_in: bool,
+    /// What the server said.
+    pub server: ServerRevocation,
+}
+
+impl LogoutOutcome {
+    /// Whether no token is left live on the server as far as we know.
+    pub fn server_confirmed(&self) -> bool {
+        !matches!(self.server, ServerRevocation::Unconfirmed)
+    }
+}
+
+type LoginResult = Result<LoginOutcome, SessionError>;
+type CheckResult = Result<bool, SessionError>;
+
+/// One user's session on this device.
+pub struct Session<P: Platform> {
+    platform: P,
+    protocol: Box<dyn ServerProtocol>,
+    config: SessionConfig,
+    /// Bumped by every logout; a login that started in an older epoch must not store its token.
+    epoch: Cell<u64>,
+    /// `wx.checkSession` is asked once per launch: it only speaks for WeChat's session_key.
+    wechat_checked: Cell<bool>,
+    /// The token the server last called valid, and until when that verdict is trusted.
+    trusted: RefCell<Option<(Token, u64)>>,
+    login_seat: RefCell<Option<Flight<LoginResult>>>,
+    check_seat: RefCell<Option<Flight<CheckResult>>>,
+    logout_seat: RefCell<Option<Flight<LogoutOutcome>>>,
+    /// Set while queued revocations are being retried, so retries never overlap.
+    revoking: Cell<bool>,
+}
+
+impl<P: Platform> Session<P> {
+    /// A session over `platform`, speaking `protocol`.
+    pub fn new(platform: P, protocol: Box<dyn ServerProtocol>, config: SessionConfig) -> Self {
+        Session {
+            platform,
+            protocol,
+            config,
+            epoch: Cell::new(0),
+            wechat_checked: Cell::new(false),
+            trusted: RefCell::new(None),
+            login_seat: RefCell::new(None),
+            check_seat: RefCell::new(None),
+            logout_seat: RefCell::new(None),
+            revoking: Cell::new(false),
+        }
+    }
+
+    /// The platform underneath (tests inspect their fakes through it).
+    pub fn platform(&self) -> &P {
+        &self.platform
+    }
+
+    /// The stored session, if a well-formed and unexpired one is there. Malformed storage is
+    /// cleaned up; an expired token is cleared and reported as `expired`.
+    pub fn current(&self) -> Option<StoredSession> {
+        match store::load(&self.platform) {
+            Loaded::Session(session) if session.is_expired(self.platform.now_ms()) => {
+                self.forget(&session.token, SessionEvent::Expired);
+                None
+            }
+            Loaded::Session(session) => Some(session),
+            Loaded::Empty | Loaded::Cleaned => None,
+        }
+    }
+
+    /// The current token, if logged in. Synchronous and free of `wx` calls other than storage.
+    pub fn token(&self) -> Option<Token> {
+        self.current().map(|s| s.token)
+    }
+
+    /// `wx.login` → server login → token stored. Concurrent calls share one login.
+    pub async fn login(&self) -> LoginResult {
+        if let Some(flight) = in_flight(&self.login_seat) {
+            return flight.wait().await;
+        }
+        let pilot = Pilot::board(&self.login_seat, Err(SessionError::LoggedOut));
+        let epoch = self.epoch.get();
+        self.show_loading(&self.config.login_loading_text);
+        let result = self.login_once(epoch).await;
+        self.hide_loading(&self.config.login_loading_text);
+        if let Ok(outcome) = &result {
+            self.platform.emit(&SessionEvent::Login {
+                uid: outcome.session.uid.as_ref().map(Json::to_text),
+                user_info: outcome.session.user_info.as_ref().map(Json::to_text),
+            });
+        }
+        pilot.land(result)
+    }
+
+    async fn login_once(&self, epoch: u64) -> LoginResult {
+        let code = self.platform.login_code().await?;
+        let response = self.platform.send(&self.protocol.login_request(&code)).await?;
+        let grant = self.protocol.decode_login(&response)?;
+        if self.epoch.get() != epoch {
+            // The user logged out while this login was in flight: the late token must not live on.
+            self.revoke_or_queue(&grant.token).await;
+            return Err(SessionError::LoggedOut);
+        }
+        let session = self.session_from(grant);
+        store::save(&self.platform, &session)?;
+        // A fresh wx.login renewed WeChat's session_key, and the server just vouched for the token.
+        self.wechat_checked.set(true);
+        self.trust(&session.token);
+        Ok(LoginOutcome { session })
+    }
+
+    fn session_from(&self, grant: LoginGrant) -> StoredSession {
+        let now = self.platform.now_ms();
+        StoredSession {
+            token: grant.token,
+            uid: grant.uid,
+            user_info: grant.user_info,
+            expires_at_ms: grant.expires_in_s.map(|s| now.saturating_add(s.saturating_mul(1000))),
+        }
+    }
+
+    /// Whether the user is logged in: token present and unexpired → WeChat's session valid (asked
+    /// once per launch) → the server accepts the token (trusted for `check_trust_ms` afterwards).
+    ///
+    /// `Ok(false)` means logged out (a stale token was removed). An error means the server could
+    /// not be asked (`NETWORK`, `SERVER_ERROR`, `BAD_RESPONSE`): the token is kept.
+    pub async fn check_has_logined(&self) -> CheckResult {
+        let Some(session) = self.current() else { return Ok(false) };
+        if self.is_trusted(&session.token) {
+            return Ok(true);
+        }
+        if let Some(flight) = in_flight(&self.check_seat) {
+            return flight.wait().await;
+        }
+        let pilot = Pilot::board(&self.check_seat, Ok(false));
+        let result = self.check_once(&session.token).await;
+        pilot.land(result)
+    }
+
+    async fn check_once(&self, token: &Token) -> CheckResult {
+        if !self.wechat_checked.get() {
+            if !self.platform.wechat_session_valid().await {
+                self.forget(token, SessionEvent::Invalidated);
+                return Ok(false);
+            }
+            self.wechat_checked.set(true);
+        }
+        let Some(request) = self.protocol.check_request(token) else {
+            // A server without a check endpoint: WeChat's verdict and the expiry are all we have.
+            return Ok(true);
+        };
+        let epoch = self.epoch.get();
+        let response = self.platform.send(&request).await?;
+        match self.protocol.decode_check(&response)? {
+            TokenStatus::Valid if self.epoch.get() == epoch => {
+                self.trust(token);
+                Ok(true)
+            }
+            // Logged out meanwhile: the verdict is about a token that is gone.
+            TokenStatus::Valid => Ok(self.current().is_some()),
+            TokenStatus::Invalid => {
+                self.forget(token, SessionEvent::Invalidated);
+                Ok(false)
+            }
+        }
+    }
+
+    /// Ends the session on this device at once, then asks the server to revoke the token. The
+    /// device ends logged out whatever the server says; an unconfirmed revocation is queued and
+    /// retried. A second call while one is under way joins it (one server call per double tap).
+    pub async fn logout(&self, refresh: &Refresh) -> LogoutOutcome {
+        if let Some(flight) = in_flight(&self.logout_seat) {
+            return flight.wait().await;
+        }
+        let pilot = Pilot::board(
+            &self.logout_seat,
+            LogoutOutcome { was_logged_in: false, server: ServerRevocation::Unconfirmed },
+        );
+        // Everything in flight belongs to the old session from here on; a login started after this
+        // point must start afresh rather than join a flight whose result will be discarded.
+        self.epoch.set(self.epoch.get().wrapping_add(1));
+        *self.trusted.borrow_mut() = None;
+        *self.login_seat.borrow_mut() = None;
+        *self.check_seat.borrow_mut() = None;
+        let token = match store::load(&self.platform) {
+            Loaded::Session(session) => Some(session.token),
+            Loaded::Empty | Loaded::Cleaned => None,
+        };
+        store::clear(&self.platform);
+        if token.is_some() {
+            self.platform.emit(&SessionEvent::Logout);
+        }
+        let server = match &token {
+            Some(token) => {
+                self.show_loading(&self.config.logout_loading_text);
+                let server = self.revoke_or_queue(token).await;
+                self.hide_loading(&self.config.logout_loading_text);
+                server
+            }
+            None => ServerRevocation::Nothing,
+        };
+        self.platform.refresh(refresh);
+        pilot.land(LogoutOutcome { was_logged_in: token.is_some(), server })
+    }
+
+    /// Asks the server to revoke `token`; if it cannot confirm, queues the token for later.
+    async fn revoke_or_queue(&self, token: &Token) -> ServerRevocation {
+        match self.revoke(token).await {
+            Ok(Revocation::Revoked) => ServerRevocation::Revoked,
+            Ok(Revocation::AlreadyInvalid) => ServerRevocation::AlreadyInvalid,
+            Err(_) => {
+                revocations::queue(&self.platform, token);
+                ServerRevocation::Unconfirmed
+            }
+        }
+    }
+
+    async fn revoke(&self, token: &Token) -> Result<Revocation, SessionError> {
+        let response = self.platform.send(&self.protocol.logout_request(token)).await?;
+        self.protocol.decode_logout(&response)
+    }
+
+    /// Retries revocations the server never confirmed; stops at the first network failure (still
+    /// offline). Returns how many are still queued.
+    pub async fn retry_revocations(&self) -> usize {
+        if self.revoking.replace(true) {
+            return revocations::pending(&self.platform).len();
+        }
+        for token in revocations::pending(&self.platform) {
+            match self.revoke(&token).await {
+                Ok(_) => revocations::settle(&self.platform, &token),
+                Err(SessionError::Network(_)) => break,
+                // A server error: keep it queued and try the next one; it may be a transient fault.
+                Err(_) => {}
+            }
+        }
+        self.revoking.set(false);
+        revocations::pending(&self.platform).len()
+    }
+
+    fn is_trusted(&self, token: &Token) -> bool {
+        let now = self.platform.now_ms();
+        matches!(&*self.trusted.borrow(), Some((t, until)) if t == token && now < *until)
+    }
+
+    fn trust(&self, token: &Token) {
+        let until = self.platform.now_ms().saturating_add(self.config.check_trust_ms);
+        *self.trusted.borrow_mut() = Some((token.clone(), until));
+    }
+
+    /// Drops a session the server or WeChat no longer accepts (only if it is still the stored one)
+    /// and tells listeners why.
+    fn forget(&self, token: &Token, why: SessionEvent) {
+        let mut trusted = self.trusted.borrow_mut();
+        if trusted.as_ref().is_some_and(|(t, _)| t == token) {
+            *trusted = None;
+        }
+        drop(trusted);
+        if store::clear_if_token(&self.platform, token) {
+            self.platform.emit(&why);
+        }
+    }
+
+    fn show_loading(&self, title: &str) {
+        if !title.is_empty() {
+            self.platform.show_loading(title);
+        }
+    }
+
+    fn hide_loading(&self, title: &str) {
+        if !title.is_empty() {
+            self.platform.hide_loading();
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! The only place that knows `wx.*`: [`WxPlatform`] implements [`Platform`] over the mini-program
+//! runtime through js-sys, turning `success`/`fail` callbacks into futures.
+//!
+//! Every `wx` function is looked up at call time through `Reflect`, so a missing API (an old base
+//! library, a test page without it) becomes a `WX_UNAVAILABLE` error instead of a thrown
+//! `ReferenceError` deep in the glue.
+
+use std::cell::RefCell;
+
+use js_sys::{Array, Function, Object, Promise, Reflect, JSON};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+use crate::error::SessionError;
+use crate::platform::{HttpRequest, HttpResponse, LoginCode, Platform, Refresh, SessionEvent, StoredValue};
+
+/// `wx.login` gives up after this long: WeChat's own default can leave the promise hanging.
+const WX_LOGIN_TIMEOUT_MS: u32 = 10_000;
+
+/// The session's view of the real mini-program runtime.
+pub struct WxPlatform {
+    wx: Object,
+    /// Timeout for each server call, in ms.
+    timeout_ms: u32,
+    /// The JS function that fans events out to `onChange` listeners.
+    listener: RefCell<Option<Function>>,
+}
+
+impl WxPlatform {
+    /// Binds to the global `wx`.
+    pub fn from_global(timeout_ms: u32) -> Result<WxPlatform, SessionError> {
+        let wx = Reflect::get(&js_sys::global(), &JsValue::from_str("wx"))
+            .ok()
+            .and_then(|wx| wx.dyn_into::<Object>().ok())
+            .ok_or_else(|| unavailable("*", "the global `wx` object is missing"))?;
+        Ok(WxPlatform { wx, timeout_ms, listener: RefCell::new(None) })
+    }
+
+    /// Sets the function that receives change events.
+    pub fn set_listener(&self, listener: Option<Function>) {
+        *self.listener.borrow_mut() = listener;
+    }
+
+    fn api(&self, name: &str) -> Result<Function, SessionError> {
+        get(&self.wx, name)
+            .dyn_into::<Function>()
+            .map_err(|_| unavailable(name, "not a function in this base library"))
+    }
+
+    /// Calls a synchronous `wx` API.
+    fn call(&self, name: &str, args: &[&JsValue]) -> Result<JsValue, SessionError> {
+        let function = self.api(name)?;
+        let args: Array = args.iter().copied().collect();
+        function.apply(&self.wx, &args).map_err(|e| unavailable(name, &describe(&e)))
+    }
+
+    /// Calls a callback-style `wx` API: resolves with what `success` got, fails with what `fail` got.
+    async fn call_async(&self, name: &str, options: &Object) -> Result<JsValue, JsValue> {
+        let function = self.api(name).map_err(|e| JsValue::from_str(&e.to_string()))?;
+        let promise = Promise::new(&mut |resolve, reject| {
+            set(options, "success", &resolve);
+            set(options, "fail", &reject);
+            if let Err(thrown) = function.call1(&self.wx, options) {
+                let _ = reject.call1(&JsValue::UNDEFINED, &thrown);
+            }
+        });
+        JsFuture::from(promise).await
+    }
+}
+
+impl Platform for WxPlatform {
+    async fn login_code(&self) -> Result<LoginCode, SessionError> {
+        let options = Object::new();
+        set(&options, "timeout", &JsValue::from(WX_LOGIN_TIMEOUT_MS));
+        let answer = self.call_async("login", &options).await.map_err(|e| SessionError::WxLoginFailed(describe(&e)))?;
+        match get(&answer, "code").as_string() {
+            Some(code) if !code.is_empty() => Ok(LoginCode(code)),
+            _ => Err(SessionError::WxLoginFailed("wx.login succeeded without a code".to_owned())),
+        }
+    }
+
+    async fn wechat_session_valid(&self) -> bool {
+        self.call_async("checkSession", &Object::new()).await.is_ok()
+    }
+
+    async fn send(&self, request: &HttpRequest) -> Result<HttpResponse, SessionError> {
+        let options = Object::new();
+        set(&options, "url", &JsValue::from_str(&request.url));
+        set(&options, "method", &JsValue::from_str(request.method.as_str()));
+        // Raw text back: the protocol decodes it, so an HTML error page is reported, not mangled.
+        set(&options, "dataType", &JsValue::from_str("text"));
+        set(&options, "responseType", &JsValue::from_str("text"));
+        set(&options, "timeout", &JsValue::from(self.timeout_ms));
+        let header = Object::new();
+        for (name, value) in &request.headers {
+            set(&header, name, &JsValue::from_str(value));
+        }
+        if let Some(body) = &request.body {
+            set(&header, "Content-Type", &JsValue::from_str("application/json"));
+            set(&options, "data", &JsValue::from_str(body));
+        }
+        set(&options, "header", &header);
+        let answer = self.call_async("request", &options).await.map_err(|e| SessionError::Network(describe(&e)))?;
+        let status = get(&answer, "statusCode").as_f64().filter(|s| (0.0..1000.0).contains(s)).unwrap_or(0.0) as u16;
+        Ok(HttpResponse { status, body: text_of(&get(&answer, "data")) })
+    }
+
+    fn read(&self, key: &str) -> StoredValue {
+        match self.call("getStorageSync", &[&JsValue::from_str(key)]) {
+            Err(_) => StoredValue::Unreadable,
+            Ok(value) => stored_value(&value),
+        }
+    }
+
+    fn write(&self, key: &str, value: &StoredValue) -> Result<(), SessionError> {
+        let js = match value {
+            StoredValue::Text(text) => JsValue::from_str(text),
+            StoredValue::Json(text) => {
+                JSON::parse(text).map_err(|e| SessionError::StorageFailed(describe(&e)))?
+            }
+            StoredValue::Missing | StoredValue::Unreadable => {
+                self.remove(key);
+                return Ok(());
+            }
+        };
+        self.call("setStorageSync", &[&JsValue::from_str(key), &js])
+            .map(|_| ())
+            .map_err(|e| SessionError::StorageFailed(e.to_string()))
+    }
+
+    fn remove(&self, key: &str) {
+        let _ = self.call("removeStorageSync", &[&JsValue::from_str(key)]);
+    }
+
+    fn show_loading(&self, title: &str) {
+        let options = Object::new();
+        set(&options, "title", &JsValue::from_str(title));
+        // The mask stops a second tap while the first is being handled.
+        set(&options, "mask", &JsValue::TRUE);
+        let _ = self.call("showLoading", &[&options]);
+    }
+
+    fn hide_loading(&self) {
+        let _ = self.call("hideLoading", &[]);
+    }
+
+    fn now_ms(&self) -> u64 {
+        js_sys::Date::now() as u64
+    }
+
+    fn refresh(&self, how: &Refresh) {
+        match how {
+            Refresh::Nothing => {}
+            Refresh::ReLaunch(url) => {
+                let options = Object::new();
+                set(&options, "url", &JsValue::from_str(url));
+                let _ = self.call("reLaunch", &[&options]);
+            }
+            Refresh::TopPageOnShow => {
+                let pages = get(&js_sys::global(), "getCurrentPages")
+                    .dyn_into::<Function>()
+                    .ok()
+                    .and_then(|f| f.call0(&JsValue::UNDEFINED).ok())
+                    .and_then(|p| p.dyn_into::<Array>().ok());
+                let Some(page) = pages.and_then(|p| p.at(-1).dyn_into::<Object>().ok()) else { return };
+                if let Ok(on_show) = get(&page, "onShow").dyn_into::<Function>() {
+                    let _ = on_show.call0(&page);
+                }
+            }
+        }
+    }
+
+    fn emit(&self, event: &SessionEvent) {
+        let Some(listener) = self.listener.borrow().clone() else { return };
+        let _ = listener.call1(&JsValue::UNDEFINED, &event_object(event));
+    }
+}
+
+/// The JS object handed to `onChange` listeners.
+fn event_object(event: &SessionEvent) -> Object {
+    let object = Object::new();
+    let kind = match event {
+        SessionEvent::Login { uid, user_info } => {
+            for (name, json) in [("uid", uid), ("userInfo", user_info)] {
+                if let Some(value) = json.as_deref().and_then(|text| JSON::parse(text).ok()) {
+                    set(&object, name, &value);
+                }
+            }
+            "login"
+        }
+        SessionEvent::Logout => "logout",
+        SessionEvent::Expired => "expired",
+        SessionEvent::Invalidated => "invalidated",
+    };
+    set(&object, "type", &JsValue::from_str(kind));
+    object
+}
+
+/// What a storage read returned, in the session's terms.
+fn stored_value(value: &JsValue) -> StoredValue {
+    if value.is_undefined() || value.is_null() {
+        return StoredValue::Missing;
+    }
+    if let Some(text) = value.as_string() {
+        return if text.is_empty() { StoredValue::Missing } else { StoredValue::Text(text) };
+    }
+    match JSON::stringify(value).ok().and_then(|s| s.as_string()) {
+        Some(json) => StoredValue::Json(json),
+        None => StoredValue::Unreadable,
+    }
+}
+
+/// A response body as text: `wx.request` hands back a string when asked for text, but a runtime
+/// (or DevTools) may still parse JSON for us, so objects are turned back into JSON text.
+fn text_of(data: &JsValue) -> String {
+    if data.is_undefined() || data.is_null() {
+        return String::new();
+    }
+    data.as_string()
+        .or_else(|| JSON::stringify(data).ok().and_then(|s| s.as_string()))
+        .unwrap_or_default()
+}
+
+/// `value[name]`, or `undefined`.
+pub(crate) fn get(value: &JsValue, name: &str) -> JsValue {
+    Reflect::get(value, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// `object[name] = value`, ignoring frozen objects.
+pub(crate) fn set(object: &JsValue, name: &str, value: &JsValue) {
+    let _ = Reflect::set(object, &JsValue::from_str(name), value);
+}
+
+/// A readable text for whatever a `wx` callback or a throw handed us (`errMsg`, `message`, or the value).
+pub(crate) fn describe(value: &JsValue) -> String {
+    ["errMsg", "message"]
+        .iter()
+        .find_map(|k| get(value, k).as_string())
+        .or_else(|| value.as_string())
+        .unwrap_or_else(|| "unknown error".to_owned())
+}
+
+fn unavailable(api: &str, detail: &str) -> SessionError {
+    SessionError::WxUnavailable { api: api.to_owned(), detail: detail.to_owned() }
+}

@@ -31,6 +31,11 @@ pub mod session;
 pub mod store;
 pub mod wx;
 
+#[cfg(test)]
+mod session_tests;
+#[cfg(test)]
+mod testing;
+
 use std::rc::Rc;
 
 use js_sys::{Function, Promise};

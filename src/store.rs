@@ -143,14 +143,17 @@ fn read_session(platform: &impl Platform) -> Result<Option<StoredSession>, Malfo
 /// Stores a session under all its keys, or — if any write fails — puts back exactly what was
 /// there before and reports `STORAGE_FAILED`.
 pub fn save(platform: &impl Platform, session: &StoredSession) -> Result<(), SessionError> {
-    let before: Vec<(&str, StoredValue)> = SESSION_KEYS.iter().map(|k| (*k, platform.read(k))).collect();
     let wanted = [
         (KEY_TOKEN, Some(StoredValue::Text(session.token.as_str().to_owned()))),
         (KEY_UID, session.uid.as_ref().map(stored_json)),
         (KEY_USER_INFO, session.user_info.as_ref().map(stored_json)),
         (KEY_EXPIRES_AT, session.expires_at_ms.map(|ms| StoredValue::Json(decimal(ms)))),
     ];
+    // What each key held before we touched it: only touched keys are put back on failure, so a
+    // write refused outright (storage full) leaves everything exactly as it was.
+    let mut touched: Vec<(&str, StoredValue)> = Vec::with_capacity(wanted.len());
     for (key, value) in &wanted {
+        let before = platform.read(key);
         let written = match value {
             Some(value) => platform.write(key, value),
             None => {
@@ -159,9 +162,10 @@ pub fn save(platform: &impl Platform, session: &StoredSession) -> Result<(), Ses
             }
         };
         if let Err(error) = written {
-            restore(platform, &before);
+            restore(platform, &touched);
             return Err(error);
         }
+        touched.push((key, before));
     }
     Ok(())
 }
@@ -173,17 +177,15 @@ fn stored_json(value: &Json) -> StoredValue {
     }
 }
 
-fn restore(platform: &impl Platform, before: &[(&str, StoredValue)]) {
-    for (key, value) in before {
-        match value {
-            StoredValue::Missing | StoredValue::Unreadable => platform.remove(key),
-            // Restoring what fitted before frees the space the failed write wanted; if even that
-            // fails there is nothing better to do than leave the key out.
-            value => {
-                if platform.write(key, value).is_err() {
-                    platform.remove(key);
-                }
-            }
+fn restore(platform: &impl Platform, touched: &[(&str, StoredValue)]) {
+    // Remove first so the old values get back the room the new ones took.
+    for (key, _) in touched {
+        platform.remove(key);
+    }
+    for (key, value) in touched {
+        if matches!(value, StoredValue::Text(_) | StoredValue::Json(_)) {
+            // What fitted before fits again; if not, there is nothing better than leaving it out.
+            let _ = platform.write(key, value);
         }
     }
 }

@@ -1,0 +1,239 @@
+//! Native tests of the session logic against [`FakeWx`]: every path, no JavaScript.
+
+use crate::platform::{Refresh, SessionEvent, StoredValue};
+use crate::protocol::DefaultProtocol;
+use crate::revocations::KEY_PENDING;
+use crate::session::{ServerRevocation, Session, SessionConfig};
+use crate::testing::{block_on, Fault, FakeWx};
+
+fn session() -> Session<FakeWx> {
+    let fake = FakeWx::default();
+    fake.now.set(1_000_000);
+    Session::new(fake, Box::new(DefaultProtocol::new("https://api.test")), SessionConfig::default())
+}
+
+fn text(s: &str) -> StoredValue {
+    StoredValue::Text(s.to_owned())
+}
+
+#[test]
+fn login_stores_token_uid_user_info_and_expiry() {
+    let s = session();
+    let outcome = block_on(s.login()).unwrap();
+    let wx = s.platform();
+    assert_eq!(outcome.session.token.as_str(), "tok-1");
+    assert_eq!(wx.stored("token"), text("tok-1"));
+    assert_eq!(wx.stored("uid"), StoredValue::Json("42".into()));
+    assert_eq!(wx.stored("userInfo"), StoredValue::Json(r#"{"nickName":"测试用户 🐼"}"#.into()));
+    assert_eq!(wx.stored("tokenExpiresAt"), StoredValue::Json("4600000".into()));
+    assert_eq!(*wx.loading.borrow(), ["show:登陆中", "hide"]);
+    assert_eq!(wx.requests.borrow()[0].body.as_deref(), Some(r#"{"code":"code-1"}"#));
+    assert!(matches!(wx.events.borrow()[0], SessionEvent::Login { .. }));
+    assert_eq!(s.token().unwrap().as_str(), "tok-1");
+}
+
+#[test]
+fn failed_logins_leave_storage_as_it_was_and_hide_loading() {
+    type Arrange = Box<dyn Fn(&FakeWx)>;
+    let cases: Vec<(&str, Arrange)> = vec![
+        ("WX_LOGIN_FAILED", Box::new(|wx| wx.login_fails.set(true))),
+        ("NETWORK", Box::new(|wx| wx.fail_next(Fault::Network))),
+        ("SERVER_ERROR", Box::new(|wx| wx.fail_next(Fault::Status(500, "oops")))),
+        ("BAD_RESPONSE", Box::new(|wx| wx.fail_next(Fault::Status(200, "<html>hi</html>")))),
+        ("BAD_RESPONSE", Box::new(|wx| wx.fail_next(Fault::Status(200, "{\"token\":")))),
+        ("SERVER_REJECTED", Box::new(|wx| wx.fail_next(Fault::Status(400, r#"{"error":{"code":"CODE_USED","message":"used"}}"#)))),
+        ("STORAGE_FAILED", Box::new(|wx| wx.storage_full.set(true))),
+    ];
+    for (code, arrange) in cases {
+        let s = session();
+        let wx = s.platform();
+        wx.put("token", text("old-token"));
+        wx.put("uid", text("old-uid"));
+        arrange(wx);
+        let error = block_on(s.login()).unwrap_err();
+        assert_eq!(error.code(), code);
+        assert_eq!(wx.keys(), ["token", "uid"], "{code}");
+        assert_eq!(wx.stored("token"), text("old-token"), "{code}");
+        assert!(wx.loading_balanced(), "{code}: loading left open");
+        assert!(wx.events.borrow().is_empty(), "{code}");
+    }
+}
+
+#[test]
+fn a_partly_failed_save_is_rolled_back() {
+    // The token and uid fit, then storage fills up: nothing half-written may remain.
+    let s = session();
+    let wx = s.platform();
+    wx.put("token", text("old-token"));
+    wx.put("userInfo", StoredValue::Json(r#"{"nickName":"旧"}"#.into()));
+    // Room for the new token and uid, not for the new user info on top of them.
+    wx.capacity.set(Some(wx.used_bytes() + 8));
+    assert_eq!(block_on(s.login()).unwrap_err().code(), "STORAGE_FAILED");
+    assert_eq!(wx.keys(), ["token", "userInfo"]);
+    assert_eq!(wx.stored("token"), text("old-token"));
+    assert_eq!(wx.stored("userInfo"), StoredValue::Json(r#"{"nickName":"旧"}"#.into()));
+}
+
+#[test]
+fn check_without_token_makes_no_call() {
+    let s = session();
+    assert_eq!(block_on(s.check_has_logined()), Ok(false));
+    let wx = s.platform();
+    assert_eq!(wx.check_sessions.get(), 0);
+    assert!(wx.requests.borrow().is_empty());
+}
+
+#[test]
+fn check_asks_wechat_then_the_server() {
+    let s = session();
+    let wx = s.platform();
+    wx.live_tokens.borrow_mut().insert("stored".into());
+    wx.put("token", text("stored"));
+    assert_eq!(block_on(s.check_has_logined()), Ok(true));
+    assert_eq!(wx.check_sessions.get(), 1);
+    assert_eq!(wx.requests.borrow().len(), 1);
+    // Trusted afterwards: no more calls within the window.
+    assert_eq!(block_on(s.check_has_logined()), Ok(true));
+    assert_eq!(wx.requests.borrow().len(), 1);
+    // After the window the server is asked again, but WeChat only once per launch.
+    wx.now.set(wx.now.get() + 5 * 60 * 1000);
+    assert_eq!(block_on(s.check_has_logined()), Ok(true));
+    assert_eq!((wx.check_sessions.get(), wx.requests.borrow().len()), (1, 2));
+}
+
+#[test]
+fn check_session_failure_removes_the_token() {
+    let s = session();
+    let wx = s.platform();
+    wx.put("token", text("stored"));
+    wx.put("uid", text("u"));
+    wx.wechat_session_invalid.set(true);
+    assert_eq!(block_on(s.check_has_logined()), Ok(false));
+    assert!(wx.keys().is_empty());
+    assert!(wx.requests.borrow().is_empty());
+    assert_eq!(*wx.events.borrow(), [SessionEvent::Invalidated]);
+}
+
+#[test]
+fn a_rejected_token_is_removed() {
+    let s = session();
+    let wx = s.platform();
+    wx.put("token", text("revoked-elsewhere"));
+    assert_eq!(block_on(s.check_has_logined()), Ok(false));
+    assert!(wx.keys().is_empty());
+}
+
+#[test]
+fn an_unreachable_server_is_not_logged_out() {
+    for fault in [Fault::Network, Fault::Status(502, "<html>bad gateway</html>"), Fault::Status(200, "garbage")] {
+        let s = session();
+        let wx = s.platform();
+        wx.put("token", text("stored"));
+        wx.fail_next(fault.clone());
+        let error = block_on(s.check_has_logined()).unwrap_err();
+        assert!(["NETWORK", "SERVER_ERROR", "BAD_RESPONSE"].contains(&error.code()), "{fault:?}");
+        assert_eq!(wx.stored("token"), text("stored"), "{fault:?}");
+    }
+}
+
+#[test]
+fn an_expired_token_is_absent_without_any_call() {
+    let s = session();
+    let wx = s.platform();
+    wx.put("token", text("stored"));
+    wx.put("tokenExpiresAt", StoredValue::Json("999999".into()));
+    assert_eq!(block_on(s.check_has_logined()), Ok(false));
+    assert!(wx.keys().is_empty());
+    assert_eq!((wx.check_sessions.get(), wx.requests.borrow().len()), (0, 0));
+    assert_eq!(*wx.events.borrow(), [SessionEvent::Expired]);
+}
+
+#[test]
+fn corrupted_storage_means_logged_out_and_is_cleaned() {
+    let cases = [
+        ("token", StoredValue::Json(r#"{"skey":"x"}"#.into())),
+        ("token", StoredValue::Json("12345".into())),
+        ("token", text("has spaces in it")),
+        ("token", StoredValue::Unreadable),
+        ("uid", StoredValue::Json("{}".into())),
+        ("userInfo", text("{\"nickName\":")),
+        ("userInfo", StoredValue::Json("[1,2]".into())),
+        ("tokenExpiresAt", text("tomorrow")),
+    ];
+    for (key, value) in cases {
+        let s = session();
+        let wx = s.platform();
+        wx.put("token", text("good"));
+        wx.put("other-app", text("keep me"));
+        wx.put(key, value.clone());
+        assert_eq!(block_on(s.check_has_logined()), Ok(false), "{key} = {value:?}");
+        assert_eq!(wx.keys(), ["other-app"], "{key} = {value:?}");
+        assert!(s.token().is_none());
+    }
+}
+
+#[test]
+fn logout_revokes_clears_and_refreshes() {
+    let s = session();
+    block_on(s.login()).unwrap();
+    let wx = s.platform();
+    let outcome = block_on(s.logout(&Refresh::TopPageOnShow));
+    assert_eq!(outcome.server, ServerRevocation::Revoked);
+    assert!(outcome.was_logged_in && outcome.server_confirmed());
+    assert!(wx.keys().is_empty());
+    assert!(wx.live_tokens.borrow().is_empty());
+    assert_eq!(wx.loading.borrow()[2..], ["show:退出登陆中".to_owned(), "hide".to_owned()]);
+    assert_eq!(*wx.refreshes.borrow(), [Refresh::TopPageOnShow]);
+    assert_eq!(wx.events.borrow().last(), Some(&SessionEvent::Logout));
+}
+
+#[test]
+fn logout_of_an_already_invalid_token_is_confirmed() {
+    let s = session();
+    let wx = s.platform();
+    wx.put("token", text("dead"));
+    let outcome = block_on(s.logout(&Refresh::Nothing));
+    assert_eq!(outcome.server, ServerRevocation::AlreadyInvalid);
+    assert!(outcome.server_confirmed());
+    assert!(wx.keys().is_empty());
+}
+
+#[test]
+fn offline_logout_still_logs_out_and_queues_the_revocation() {
+    let s = session();
+    block_on(s.login()).unwrap();
+    let wx = s.platform();
+    wx.fail_next(Fault::Network);
+    let outcome = block_on(s.logout(&Refresh::ReLaunch("/pages/index/index".into())));
+    assert_eq!(outcome.server, ServerRevocation::Unconfirmed);
+    assert!(!outcome.server_confirmed());
+    assert_eq!(wx.keys(), [KEY_PENDING]);
+    assert!(wx.loading_balanced());
+    assert_eq!(*wx.refreshes.borrow(), [Refresh::ReLaunch("/pages/index/index".into())]);
+    // Still offline: stays queued. Back online: revoked and the queue is gone.
+    wx.fail_next(Fault::Network);
+    assert_eq!(block_on(s.retry_revocations()), 1);
+    assert_eq!(wx.live_tokens.borrow().len(), 1);
+    assert_eq!(block_on(s.retry_revocations()), 0);
+    assert!(wx.live_tokens.borrow().is_empty());
+    assert!(wx.keys().is_empty());
+}
+
+#[test]
+fn logout_when_logged_out_calls_no_server() {
+    let s = session();
+    let outcome = block_on(s.logout(&Refresh::TopPageOnShow));
+    assert_eq!(outcome.server, ServerRevocation::Nothing);
+    assert!(!outcome.was_logged_in);
+    assert!(s.platform().requests.borrow().is_empty());
+    assert!(s.platform().loading.borrow().is_empty());
+}
+
+#[test]
+fn empty_loading_text_shows_no_loading() {
+    let fake = FakeWx::default();
+    let config = SessionConfig { login_loading_text: String::new(), ..SessionConfig::default() };
+    let s = Session::new(fake, Box::new(DefaultProtocol::new("https://api.test")), config);
+    block_on(s.login()).unwrap();
+    assert!(s.platform().loading.borrow().is_empty());
+}

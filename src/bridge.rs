@@ -2,7 +2,7 @@
 //! Options are read field by field (not through serde) so a wrong one is named precisely and the
 //! module stays small.
 
-use js_sys::{Object, Reflect, JSON};
+use js_sys::{Object, JSON};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::error::SessionError;
@@ -110,7 +110,7 @@ pub fn logout_options(options: &JsValue) -> Result<Refresh, SessionError> {
 
 /// A JS `Error` carrying `code`, and where known `status`, `serverCode`, `serverMessage`, `option`.
 pub fn error_value(error: &SessionError) -> JsValue {
-    let value = js_sys::Error::new(&error.to_string());
+    let value = js_sys::Error::new(&error.message());
     set(&value, "code", &JsValue::from_str(error.code()));
     if let Some(status) = error.status() {
         set(&value, "status", &JsValue::from(status));
@@ -158,9 +158,4 @@ pub fn logout_value(outcome: &LogoutOutcome) -> JsValue {
     set(&object, "serverConfirmed", &JsValue::from_bool(outcome.server_confirmed()));
     set(&object, "server", &JsValue::from_str(server));
     object.into()
-}
-
-/// Whether `value` is a plain object (used by callers that must reject arrays and primitives).
-pub fn is_object(value: &JsValue) -> bool {
-    value.is_object() && !js_sys::Array::is_array(value) && Reflect::get_prototype_of(value).is_ok()
 }

@@ -101,7 +101,9 @@ pub fn json_body(response: &HttpResponse) -> Result<Json, SessionError> {
         detail: if response.body.trim_start().starts_with('<') {
             "the server answered HTML instead of JSON".to_owned()
         } else {
-            format!("the body is not JSON ({e})")
+            let mut detail = String::from("the body is not JSON: ");
+            detail.push_str(e.reason);
+            detail
         },
     })
 }

@@ -56,7 +56,7 @@ impl WxPlatform {
 
     /// Calls a callback-style `wx` API: resolves with what `success` got, fails with what `fail` got.
     async fn call_async(&self, name: &str, options: &Object) -> Result<JsValue, JsValue> {
-        let function = self.api(name).map_err(|e| JsValue::from_str(&e.to_string()))?;
+        let function = self.api(name).map_err(|e| JsValue::from_str(&e.message()))?;
         let promise = Promise::new(&mut |resolve, reject| {
             set(options, "success", &resolve);
             set(options, "fail", &reject);
@@ -125,7 +125,7 @@ impl Platform for WxPlatform {
         };
         self.call("setStorageSync", &[&JsValue::from_str(key), &js])
             .map(|_| ())
-            .map_err(|e| SessionError::StorageFailed(e.to_string()))
+            .map_err(|e| SessionError::StorageFailed(e.message()))
     }
 
     fn remove(&self, key: &str) {

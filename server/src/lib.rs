@@ -1,0 +1,130 @@
+//! # wx-session-server
+//!
+//! The reference server for the `wx-session` client library: it turns a WeChat mini-program
+//! login code into a session token (`POST /auth/login`), says whether a token is still valid
+//! (`GET /auth/check`), and revokes it (`POST /auth/logout`). See `server/README.md` for the
+//! protocol and the error codes.
+//!
+//! How a login flows through the crate:
+//!
+//! ```text
+//! routes.rs   POST /auth/login {"code"}          (extract.rs reads the body, error.rs answers failures)
+//!    │
+//!    ├── login.rs    CodeExchange: code → openid + session_key
+//!    │      ├── wechat.rs   real code2Session over HTTPS
+//!    │      └── dev.rs      development-mode stand-in
+//!    │
+//!    └── store/      SessionStore: uid for the openid, then start the session
+//!           ├── memory.rs   one process, one mutex
+//!           └── redis.rs    Redis, one key per script
+//! ```
+//!
+//! `main.rs` is only the command line; [`build_app`] and [`serve`] are public so integration
+//! tests run the real application on an ephemeral port.
+
+#![deny(missing_docs)]
+
+pub mod cli;
+pub mod config;
+pub mod dev;
+pub mod error;
+pub mod extract;
+pub mod login;
+pub mod routes;
+pub mod store;
+pub mod token;
+pub mod wechat;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+pub use crate::config::{AppSecret, Config, LoginMode, RedisConfig, StoreConfig, WeChatConfig};
+use crate::dev::DevLogin;
+use crate::login::CodeExchange;
+use crate::routes::{router, AppState};
+use crate::store::{MemoryStore, RedisStore, SessionStore, StoreError};
+use crate::wechat::WeChatClient;
+
+/// How long to wait for Redis to accept a connection or answer a command. Short, so a dead
+/// Redis turns into a quick `STORE_UNAVAILABLE` rather than a client-side timeout.
+const REDIS_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Why the application could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// Redis is unreachable or the URL is wrong. `url` has its password redacted.
+    #[error("cannot use Redis at {url}: {source}")]
+    Redis {
+        /// Where we tried.
+        url: String,
+        /// What went wrong.
+        source: StoreError,
+    },
+    /// The HTTPS client for code2Session could not be created.
+    #[error("cannot create the HTTPS client for code2Session: {0}")]
+    HttpClient(#[from] reqwest::Error),
+}
+
+/// Builds the application for `config`: connects to the store, sets up the code exchange, and
+/// returns the router ready to serve.
+pub async fn build_app(config: &Config) -> Result<Router, StartupError> {
+    let exchange = Arc::new(match &config.login {
+        LoginMode::Dev => CodeExchange::Dev(DevLogin::new(config.dev_code_ttl)),
+        LoginMode::WeChat(wechat) => CodeExchange::WeChat(WeChatClient::new(wechat)?),
+    });
+
+    let redis = match &config.store {
+        StoreConfig::Memory => return Ok(app_with(MemoryStore::new(), exchange, config.token_ttl)),
+        StoreConfig::Redis(redis) => redis,
+    };
+    let failed = |source: StoreError| StartupError::Redis {
+        url: redis.redacted_url(),
+        source,
+    };
+    if redis.cluster {
+        let client = redis::cluster::ClusterClient::builder([redis.url.as_str()])
+            .connection_timeout(REDIS_TIMEOUT)
+            .response_timeout(REDIS_TIMEOUT)
+            .build()
+            .map_err(|e| failed(e.into()))?;
+        let conn = client.get_async_connection().await.map_err(|e| failed(e.into()))?;
+        let store = RedisStore::new(conn, redis.prefix.clone());
+        store.ping().await.map_err(failed)?;
+        Ok(app_with(store, exchange, config.token_ttl))
+    } else {
+        let client = redis::Client::open(redis.url.as_str()).map_err(|e| failed(e.into()))?;
+        let manager_config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(REDIS_TIMEOUT))
+            .set_response_timeout(Some(REDIS_TIMEOUT))
+            .set_number_of_retries(2);
+        let conn = client
+            .get_connection_manager_with_config(manager_config)
+            .await
+            .map_err(|e| failed(e.into()))?;
+        let store = RedisStore::new(conn, redis.prefix.clone());
+        store.ping().await.map_err(failed)?;
+        Ok(app_with(store, exchange, config.token_ttl))
+    }
+}
+
+/// The router for one concrete store type.
+fn app_with<S: SessionStore>(store: S, exchange: Arc<CodeExchange>, token_ttl: Duration) -> Router {
+    router(AppState {
+        store: Arc::new(store),
+        exchange,
+        token_ttl,
+    })
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then lets in-flight requests finish.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+}

@@ -1,0 +1,118 @@
+//! The in-memory session store: three maps behind one mutex.
+//!
+//! One `std::sync::Mutex` (not an async one: it is never held across an `.await`) makes every
+//! operation, and in particular the single sign-on swap, atomic. Expired sessions are removed when
+//! they are next touched — by a check, a logout, or the user's next login — so the maps hold at
+//! most one session per user who ever logged in; that is fine for development and single-instance
+//! use, which is what this store is for. Everything is lost on restart, uids included.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use super::{new_uid, ActiveSession, NewSession, SessionStore, StoreError};
+use crate::login::SessionKey;
+use crate::token::Token;
+
+/// See the module doc.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Token → session. The source of truth for "is this token valid".
+    sessions: HashMap<Token, Session>,
+    /// Openid → its one current token, so a new login can find and end the old session.
+    current: HashMap<String, Token>,
+    /// Openid → uid, never expires.
+    uids: HashMap<String, String>,
+}
+
+#[derive(Debug)]
+struct Session {
+    openid: String,
+    uid: String,
+    session_key: SessionKey,
+    expires_at: Instant,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // No code panics while holding the lock, and every update below leaves the maps
+        // consistent before anything that could fail, so a poisoned lock is still usable.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl State {
+    /// Removes `token`'s session, and the openid's pointer to it if it still points there.
+    fn remove(&mut self, token: &Token) -> Option<Session> {
+        let session = self.sessions.remove(token)?;
+        if self.current.get(&session.openid) == Some(token) {
+            self.current.remove(&session.openid);
+        }
+        Some(session)
+    }
+}
+
+impl SessionStore for MemoryStore {
+    async fn uid_for(&self, openid: &str) -> Result<String, StoreError> {
+        let mut state = self.lock();
+        if let Some(uid) = state.uids.get(openid) {
+            return Ok(uid.clone());
+        }
+        let uid = new_uid()?;
+        state.uids.insert(openid.to_owned(), uid.clone());
+        Ok(uid)
+    }
+
+    async fn start(&self, token: &Token, session: NewSession, ttl: Duration) -> Result<(), StoreError> {
+        let expires_at = Instant::now() + ttl;
+        let mut state = self.lock();
+        // The single sign-on swap: under the same lock, forget the old token and install the new.
+        if let Some(previous) = state.current.insert(session.openid.clone(), token.clone()) {
+            state.sessions.remove(&previous);
+        }
+        state.sessions.insert(
+            token.clone(),
+            Session {
+                openid: session.openid,
+                uid: session.uid,
+                session_key: session.session_key,
+                expires_at,
+            },
+        );
+        Ok(())
+    }
+
+    async fn check(&self, token: &Token) -> Result<Option<ActiveSession>, StoreError> {
+        let now = Instant::now();
+        let mut state = self.lock();
+        let Some(session) = state.sessions.get(token) else {
+            return Ok(None);
+        };
+        if session.expires_at <= now {
+            state.remove(token);
+            return Ok(None);
+        }
+        Ok(Some(ActiveSession {
+            openid: session.openid.clone(),
+            uid: session.uid.clone(),
+            session_key: session.session_key.clone(),
+            expires_in: session.expires_at - now,
+        }))
+    }
+
+    async fn revoke(&self, token: &Token) -> Result<bool, StoreError> {
+        let now = Instant::now();
+        let removed = self.lock().remove(token);
+        Ok(removed.is_some_and(|session| session.expires_at > now))
+    }
+}

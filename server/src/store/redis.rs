@@ -1,0 +1,226 @@
+//! The Redis session store.
+//!
+//! Keys (all under the configured prefix, default `wx-session:`):
+//!
+//! | key | type | holds | TTL |
+//! |---|---|---|---|
+//! | `login:<openid>` | hash | `token` (SHA-256 digest), `uid`, `openid`, `session_key` | token TTL |
+//! | `token:<digest>` | string | the openid, so a token can find its `login:` record | token TTL |
+//! | `uid:<openid>` | string | the uid | none |
+//!
+//! A token is valid exactly when its index exists **and** the openid's `login:` record names
+//! its digest. Single sign-on is therefore one atomic step: a Lua script replaces the `login:`
+//! record, and every older token of that openid stops matching at once, however many logins
+//! race. The stale `token:` entry of the replaced token is deleted right after (best effort:
+//! if that fails it is harmless and expires on its own).
+//!
+//! Every command and every script touches exactly one key, so nothing crosses hash slots: the
+//! layout works unchanged on Redis Cluster and on managed "cluster mode" services. Only digests of
+//! tokens are stored, so reading Redis does not yield a usable token.
+
+use std::time::Duration;
+
+use redis::aio::ConnectionLike;
+use redis::Script;
+
+use super::{new_uid, ActiveSession, NewSession, SessionStore, StoreError};
+use crate::login::SessionKey;
+use crate::token::Token;
+
+/// Returns the uid stored at KEYS[1], storing ARGV[1] first if there is none.
+const UID_SCRIPT: &str = r"
+local uid = redis.call('GET', KEYS[1])
+if uid then return uid end
+redis.call('SET', KEYS[1], ARGV[1])
+return ARGV[1]
+";
+
+/// Replaces the login record KEYS[1] (ARGV: digest, uid, openid, session_key, ttl in ms) and
+/// returns the digest it replaced, if any.
+const START_SCRIPT: &str = r"
+local previous = redis.call('HGET', KEYS[1], 'token')
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'token', ARGV[1], 'uid', ARGV[2], 'openid', ARGV[3], 'session_key', ARGV[4])
+redis.call('PEXPIRE', KEYS[1], ARGV[5])
+return previous
+";
+
+/// If login record KEYS[1] names digest ARGV[1], returns {uid, openid, session_key, ms left}.
+const CHECK_SCRIPT: &str = r"
+local record = redis.call('HMGET', KEYS[1], 'token', 'uid', 'openid', 'session_key')
+if record[1] ~= ARGV[1] then return false end
+local left = redis.call('PTTL', KEYS[1])
+if left <= 0 then return false end
+return {record[2], record[3], record[4], left}
+";
+
+/// Deletes login record KEYS[1] if it names digest ARGV[1]; returns 1 if it did.
+const REVOKE_SCRIPT: &str = r"
+if redis.call('HGET', KEYS[1], 'token') == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  return 1
+end
+return 0
+";
+
+/// See the module doc. Generic over the connection so the same code drives a single server
+/// (`ConnectionManager`, which reconnects by itself) and a cluster (`ClusterConnection`).
+pub struct RedisStore<C> {
+    /// A multiplexed connection; cloned per call, which is cheap.
+    conn: C,
+    /// Prepended to every key.
+    prefix: String,
+    uid_script: Script,
+    start_script: Script,
+    check_script: Script,
+    revoke_script: Script,
+}
+
+impl<C> std::fmt::Debug for RedisStore<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore").field("prefix", &self.prefix).finish_non_exhaustive()
+    }
+}
+
+impl<C> RedisStore<C>
+where
+    C: ConnectionLike + Clone + Send + Sync + 'static,
+{
+    /// A store on an established connection. Scripts are loaded lazily (EVALSHA, falling back
+    /// to loading them on `NOSCRIPT`), so a Redis restart does not break anything.
+    pub fn new(conn: C, prefix: impl Into<String>) -> RedisStore<C> {
+        RedisStore {
+            conn,
+            prefix: prefix.into(),
+            uid_script: Script::new(UID_SCRIPT),
+            start_script: Script::new(START_SCRIPT),
+            check_script: Script::new(CHECK_SCRIPT),
+            revoke_script: Script::new(REVOKE_SCRIPT),
+        }
+    }
+
+    /// Round-trips a PING, so a wrong URL fails at startup rather than at the first login.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let mut conn = self.conn.clone();
+        redis::cmd("PING").query_async::<String>(&mut conn).await?;
+        Ok(())
+    }
+
+    fn login_key(&self, openid: &str) -> String {
+        format!("{}login:{openid}", self.prefix)
+    }
+
+    fn token_key(&self, digest: &str) -> String {
+        format!("{}token:{digest}", self.prefix)
+    }
+
+    fn uid_key(&self, openid: &str) -> String {
+        format!("{}uid:{openid}", self.prefix)
+    }
+
+    /// The openid a token was issued to, if its index entry still exists.
+    async fn openid_of(&self, digest: &str) -> Result<Option<String>, StoreError> {
+        let mut conn = self.conn.clone();
+        let openid: Option<String> = redis::cmd("GET")
+            .arg(self.token_key(digest))
+            .query_async(&mut conn)
+            .await?;
+        Ok(openid)
+    }
+
+    /// Deletes a token's index entry. Failures are only logged: validity never depends on it.
+    async fn forget_token(&self, digest: &str) {
+        let mut conn = self.conn.clone();
+        let deleted: Result<i64, _> = redis::cmd("DEL")
+            .arg(self.token_key(digest))
+            .query_async(&mut conn)
+            .await;
+        if let Err(error) = deleted {
+            tracing::warn!(%error, "could not delete a stale token index entry; it will expire");
+        }
+    }
+}
+
+impl<C> SessionStore for RedisStore<C>
+where
+    C: ConnectionLike + Clone + Send + Sync + 'static,
+{
+    async fn uid_for(&self, openid: &str) -> Result<String, StoreError> {
+        let candidate = new_uid()?;
+        let mut conn = self.conn.clone();
+        let uid: String = self
+            .uid_script
+            .key(self.uid_key(openid))
+            .arg(candidate)
+            .invoke_async(&mut conn)
+            .await?;
+        Ok(uid)
+    }
+
+    async fn start(&self, token: &Token, session: NewSession, ttl: Duration) -> Result<(), StoreError> {
+        let digest = token.digest();
+        let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let mut conn = self.conn.clone();
+
+        // The index first: once the login record names this digest, the index must exist.
+        redis::cmd("SET")
+            .arg(self.token_key(&digest))
+            .arg(&session.openid)
+            .arg("PX")
+            .arg(ttl_ms)
+            .query_async::<()>(&mut conn)
+            .await?;
+
+        let previous: Option<String> = self
+            .start_script
+            .key(self.login_key(&session.openid))
+            .arg(&digest)
+            .arg(&session.uid)
+            .arg(&session.openid)
+            .arg(session.session_key.expose())
+            .arg(ttl_ms)
+            .invoke_async(&mut conn)
+            .await?;
+
+        if let Some(previous) = previous.filter(|p| *p != digest) {
+            self.forget_token(&previous).await;
+        }
+        Ok(())
+    }
+
+    async fn check(&self, token: &Token) -> Result<Option<ActiveSession>, StoreError> {
+        let digest = token.digest();
+        let Some(openid) = self.openid_of(&digest).await? else {
+            return Ok(None);
+        };
+        let mut conn = self.conn.clone();
+        let found: Option<(String, String, String, u64)> = self
+            .check_script
+            .key(self.login_key(&openid))
+            .arg(&digest)
+            .invoke_async(&mut conn)
+            .await?;
+        Ok(found.map(|(uid, openid, session_key, ms_left)| ActiveSession {
+            openid,
+            uid,
+            session_key: SessionKey::new(session_key),
+            expires_in: Duration::from_millis(ms_left),
+        }))
+    }
+
+    async fn revoke(&self, token: &Token) -> Result<bool, StoreError> {
+        let digest = token.digest();
+        let Some(openid) = self.openid_of(&digest).await? else {
+            return Ok(false);
+        };
+        let mut conn = self.conn.clone();
+        let revoked: i64 = self
+            .revoke_script
+            .key(self.login_key(&openid))
+            .arg(&digest)
+            .invoke_async(&mut conn)
+            .await?;
+        self.forget_token(&digest).await;
+        Ok(revoked == 1)
+    }
+}

@@ -1,0 +1,179 @@
+//! Shared by every integration test: start the real application on 127.0.0.1 with an ephemeral
+//! port, pick the store from the environment, and talk to it over real HTTP.
+//!
+//! Store selection: the in-memory store by default; Redis when `REDIS_URL` is set (a Redis
+//! Cluster node when `WX_SESSION_REDIS_CLUSTER=1` too). Every server started here gets its own
+//! random key prefix, so tests never see each other's keys.
+
+// Each test binary uses a different subset of these helpers.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use wx_session_server::{build_app, serve, Config, RedisConfig, StoreConfig};
+
+/// A running application and a client for it. Dropping it shuts the server down.
+pub struct TestServer {
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    /// Plain HTTP client; proxies disabled so loopback traffic never leaves the machine.
+    pub http: reqwest::Client,
+    /// Dropping this resolves the server's shutdown future.
+    _shutdown: oneshot::Sender<()>,
+}
+
+/// A reply: status, headers and the body parsed as JSON (`Value::Null` if it was not JSON).
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Reply {
+    /// `error.code` of an error reply.
+    pub fn error_code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("<no error code>")
+    }
+
+    /// Asserts the standard error shape with this status and code.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, code: &str) {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.text);
+        assert_eq!(self.error_code(), code, "body: {}", self.text);
+        assert!(
+            self.body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "error without message: {}",
+            self.text
+        );
+        let content_type = self.headers.get("content-type").and_then(|v| v.to_str().ok());
+        assert_eq!(content_type, Some("application/json"), "body: {}", self.text);
+    }
+}
+
+/// A plain HTTP client for loopback.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("HTTP client")
+}
+
+/// `config` with the store chosen by the environment (see the module doc).
+pub fn with_test_store(mut config: Config) -> Config {
+    if let Ok(url) = std::env::var("REDIS_URL") {
+        if !url.trim().is_empty() {
+            let random = wx_session_server::token::random_hex(6).expect("randomness");
+            config.store = StoreConfig::Redis(RedisConfig {
+                url,
+                prefix: format!("wxs-test:{random}:"),
+                cluster: std::env::var("WX_SESSION_REDIS_CLUSTER").is_ok_and(|v| v == "1"),
+            });
+        }
+    }
+    config
+}
+
+/// Which store the suite runs against, for messages.
+pub fn store_name() -> &'static str {
+    if std::env::var("REDIS_URL").is_ok_and(|u| !u.trim().is_empty()) {
+        "redis"
+    } else {
+        "memory"
+    }
+}
+
+impl TestServer {
+    /// Starts the application for `config` (store taken from the environment).
+    pub async fn start(config: Config) -> TestServer {
+        let config = with_test_store(config);
+        let app = build_app(&config)
+            .await
+            .unwrap_or_else(|e| panic!("building the app ({} store): {e}", store_name()));
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+        let address = listener.local_addr().expect("local address");
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        tokio::spawn(serve(listener, app, async {
+            let _ = stopped.await;
+        }));
+        TestServer {
+            base: format!("http://{address}"),
+            http: http_client(),
+            _shutdown: shutdown,
+        }
+    }
+
+    /// A development-mode server with default settings.
+    pub async fn dev() -> TestServer {
+        TestServer::start(Config::dev()).await
+    }
+
+    /// Sends `request` and reads the reply.
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
+        let response = request.send().await.expect("request reached the server");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("reply body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply { status, headers, body, text }
+    }
+
+    /// `METHOD path` with no body.
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http.request(method, format!("{}{path}", self.base))
+    }
+
+    /// POST `path` with a JSON body.
+    pub async fn post_json(&self, path: &str, body: Value) -> Reply {
+        self.send(self.request(reqwest::Method::POST, path).json(&body)).await
+    }
+
+    /// POST /auth/login {"code": code}.
+    pub async fn login(&self, code: &str) -> Reply {
+        self.post_json("/auth/login", json!({"code": code})).await
+    }
+
+    /// GET /auth/check with the token.
+    pub async fn check(&self, token: &str) -> Reply {
+        self.send(self.request(reqwest::Method::GET, "/auth/check").bearer_auth(token))
+            .await
+    }
+
+    /// POST /auth/logout with the token.
+    pub async fn logout(&self, token: &str) -> Reply {
+        self.send(self.request(reqwest::Method::POST, "/auth/logout").bearer_auth(token))
+            .await
+    }
+
+    /// Dev mode: mints a code for `user`.
+    pub async fn mint(&self, user: &str) -> String {
+        let reply = self.post_json("/dev/code", json!({"user": user})).await;
+        assert_eq!(reply.status, StatusCode::OK, "minting: {}", reply.text);
+        reply.body["code"].as_str().expect("code").to_owned()
+    }
+
+    /// Dev mode: mints a code for `user` and logs in with it; returns the login reply body.
+    pub async fn login_as(&self, user: &str) -> Value {
+        let code = self.mint(user).await;
+        let reply = self.login(&code).await;
+        assert_eq!(reply.status, StatusCode::OK, "login: {}", reply.text);
+        reply.body
+    }
+
+    /// Asserts the server still answers normally (used after every abuse).
+    pub async fn assert_healthy(&self) {
+        let reply = self.send(self.request(reqwest::Method::GET, "/healthz")).await;
+        assert_eq!(reply.status, StatusCode::OK);
+        assert_eq!(reply.body, json!({"ok": true}));
+    }
+}
+
+/// The `token` field of a login reply.
+pub fn token_of(login: &Value) -> String {
+    login["token"].as_str().expect("token in login reply").to_owned()
+}

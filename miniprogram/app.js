@@ -1,0 +1,48 @@
+/**
+ * The mini-program's entry: starts the session at launch and keeps `globalData.loggedIn` current.
+ *
+ * loggedIn follows three sources: the launch-time checkHasLogined(), then every session.onChange
+ * event (login, logout, expiry, server-side invalidation).
+ */
+'use strict';
+
+const session = require('./session/index.js');
+const config = require('./config.js');
+
+App({
+  globalData: {
+    /** Whether this device holds a session the app treats as valid. */
+    loggedIn: false,
+    /** Settles once the launch-time check is over (tests and pages may wait on it). */
+    launchCheck: null,
+  },
+
+  onLaunch() {
+    session.onChange((event) => {
+      this.globalData.loggedIn = event.type === 'login';
+    });
+    this.globalData.launchCheck = session
+      .init({ baseUrl: config.baseUrl })
+      .then(() => session.checkHasLogined())
+      .then(
+        (loggedIn) => {
+          this.globalData.loggedIn = loggedIn;
+        },
+        (error) => {
+          // NETWORK means "the server could not be asked": the token is kept and still counts.
+          // Anything else (init failed, ...) leaves the app logged out.
+          this.globalData.loggedIn = error && error.code === 'NETWORK' ? hasToken() : false;
+          console.warn('[wx-session demo] launch check:', (error && error.code) || error);
+        }
+      );
+  },
+});
+
+/** getToken() throws until init has finished; a failed init therefore reads as "no token". */
+function hasToken() {
+  try {
+    return Boolean(session.getToken());
+  } catch (error) {
+    return false;
+  }
+}

@@ -1,0 +1,13 @@
+/**
+ * The one place that says where the developer server is.
+ *
+ * http://127.0.0.1:8787 is the reference server's development default (`server/`). WeChat DevTools
+ * only lets a page call it with 详情 → 本地设置 → 「不校验合法域名、web-view（业务域名）、TLS 版本以及
+ * HTTPS 证书」 ticked (project.config.json sets `urlCheck: false`, which is the same switch). A phone
+ * needs an https domain registered in the mini-program admin console instead.
+ */
+'use strict';
+
+module.exports = {
+  baseUrl: 'http://127.0.0.1:8787',
+};

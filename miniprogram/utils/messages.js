@@ -1,0 +1,40 @@
+/**
+ * What the user reads when a session call fails: `error.code` (see session/index.d.ts) → 中文提示.
+ *
+ * The session library only carries machine codes; wording belongs to the app, so it lives here in
+ * one table. Messages stay short because a toast with icon 'none' shows at most two lines.
+ */
+'use strict';
+
+const MESSAGES = {
+  NOT_INITIALIZED: '登录组件还没准备好，请稍后再试',
+  INVALID_OPTIONS: '登录配置有误，请联系开发者',
+  WASM_LOAD_FAILED: '登录组件加载失败，请重启小程序',
+  WX_UNAVAILABLE: '当前微信版本过低，请升级微信',
+  WX_LOGIN_FAILED: '微信登录失败，请重试',
+  NETWORK: '网络不给力，请检查网络后重试',
+  SERVER_ERROR: '服务器开小差了，请稍后再试',
+  SERVER_REJECTED: '服务器拒绝了请求，请稍后再试',
+  BAD_RESPONSE: '服务器返回异常，请稍后再试',
+  STORAGE_FAILED: '手机存储空间不足，请清理后重试',
+  SESSION_INVALID: '登录已失效，请重新登录',
+  NOT_REGISTERED: '该微信号尚未注册',
+  LOGGED_OUT: '已退出登录',
+};
+
+/** Shown for a code this table does not know (a newer library, or a plain Error). */
+const GENERIC = '操作失败，请稍后再试';
+
+/** The readable message for a rejection from the session module (or anything else thrown). */
+function messageFor(error) {
+  const code = error && error.code;
+  return (code && Object.prototype.hasOwnProperty.call(MESSAGES, code) && MESSAGES[code]) || GENERIC;
+}
+
+/** Tells the user about a failure with a plain toast; logs the details for the developer. */
+function showError(error) {
+  console.warn('[wx-session demo]', (error && error.code) || 'UNKNOWN', error);
+  wx.showToast({ title: messageFor(error), icon: 'none', duration: 2500 });
+}
+
+module.exports = { MESSAGES, GENERIC, messageFor, showError };

@@ -36,11 +36,21 @@ mod session_tests;
 #[cfg(test)]
 mod testing;
 
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::{future_to_promise, spawn_local};
+
+/// Every exported async method goes through one boxed future type, so the future-to-promise
+/// machinery is compiled once instead of once per method (kilobytes of wasm each).
+type JsTask = Pin<Box<dyn Future<Output = Result<JsValue, JsValue>>>>;
+
+fn promise(task: impl Future<Output = Result<JsValue, JsValue>> + 'static) -> Promise {
+    future_to_promise(Box::pin(task) as JsTask)
+}
 
 use crate::protocol::DefaultProtocol;
 use crate::wx::WxPlatform;
@@ -79,7 +89,7 @@ impl Session {
     /// Logs in; resolves `{ token, uid?, userInfo?, expiresAt? }`.
     pub fn login(&self) -> Promise {
         let core = Rc::clone(&self.core);
-        future_to_promise(async move {
+        promise(async move {
             core.login().await.map(|o| bridge::login_value(&o)).map_err(|e| bridge::error_value(&e))
         })
     }
@@ -88,7 +98,7 @@ impl Session {
     #[wasm_bindgen(js_name = checkHasLogined)]
     pub fn check_has_logined(&self) -> Promise {
         let core = Rc::clone(&self.core);
-        future_to_promise(async move {
+        promise(async move {
             core.check_has_logined().await.map(JsValue::from_bool).map_err(|e| bridge::error_value(&e))
         })
     }
@@ -97,7 +107,7 @@ impl Session {
     pub fn logout(&self, options: JsValue) -> Promise {
         let core = Rc::clone(&self.core);
         let refresh = bridge::logout_options(&options);
-        future_to_promise(async move {
+        promise(async move {
             let refresh = refresh.map_err(|e| bridge::error_value(&e))?;
             Ok(bridge::logout_value(&core.logout(&refresh).await))
         })

@@ -52,7 +52,7 @@ fn promise(task: impl Future<Output = Result<JsValue, JsValue>> + 'static) -> Pr
     future_to_promise(Box::pin(task) as JsTask)
 }
 
-use crate::protocol::DefaultProtocol;
+use crate::protocol::presets;
 use crate::wx::WxPlatform;
 
 /// The session object `miniprogram/session/index.js` creates once per app launch.
@@ -68,7 +68,7 @@ impl Session {
     pub fn new(options: JsValue) -> Result<Session, JsValue> {
         let options = bridge::init_options(&options).map_err(|e| bridge::error_value(&e))?;
         let platform = WxPlatform::from_global(options.timeout_ms).map_err(|e| bridge::error_value(&e))?;
-        let protocol = Box::new(DefaultProtocol::new(&options.base_url));
+        let protocol = Box::new(presets::default(&options.base_url));
         Ok(Session { core: Rc::new(session::Session::new(platform, protocol, options.config)) })
     }
 

@@ -37,8 +37,34 @@ pub struct HttpRequest {
     pub url: String,
     /// Header names and values.
     pub headers: Vec<(String, String)>,
-    /// JSON body text, if any (sent with `Content-Type: application/json`).
-    pub body: Option<String>,
+    /// The body, if any.
+    pub body: Option<Body>,
+}
+
+/// A request body, already encoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Body {
+    /// JSON text, sent as `application/json`.
+    Json(String),
+    /// `a=1&b=2`, sent as `application/x-www-form-urlencoded`.
+    Form(String),
+}
+
+impl Body {
+    /// The encoded text.
+    pub fn text(&self) -> &str {
+        match self {
+            Body::Json(text) | Body::Form(text) => text,
+        }
+    }
+
+    /// Its content type.
+    pub fn content_type(&self) -> &'static str {
+        match self {
+            Body::Json(_) => "application/json",
+            Body::Form(_) => "application/x-www-form-urlencoded",
+        }
+    }
 }
 
 /// The server's answer, body as raw text: decoding belongs to the protocol, which must cope with

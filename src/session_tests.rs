@@ -1,7 +1,7 @@
 //! Native tests of the session logic against [`FakeWx`]: every path, no JavaScript.
 
 use crate::platform::{Refresh, SessionEvent, StoredValue};
-use crate::protocol::DefaultProtocol;
+use crate::protocol::presets;
 use crate::revocations::KEY_PENDING;
 use crate::session::{ServerRevocation, Session, SessionConfig};
 use crate::testing::{block_on, Fault, FakeWx};
@@ -9,7 +9,7 @@ use crate::testing::{block_on, Fault, FakeWx};
 fn session() -> Session<FakeWx> {
     let fake = FakeWx::default();
     fake.now.set(1_000_000);
-    Session::new(fake, Box::new(DefaultProtocol::new("https://api.test")), SessionConfig::default())
+    Session::new(fake, Box::new(presets::default("https://api.test")), SessionConfig::default())
 }
 
 fn text(s: &str) -> StoredValue {
@@ -27,7 +27,7 @@ fn login_stores_token_uid_user_info_and_expiry() {
     assert_eq!(wx.stored("userInfo"), StoredValue::Json(r#"{"nickName":"测试用户 🐼"}"#.into()));
     assert_eq!(wx.stored("tokenExpiresAt"), StoredValue::Json("4600000".into()));
     assert_eq!(*wx.loading.borrow(), ["show:登陆中", "hide"]);
-    assert_eq!(wx.requests.borrow()[0].body.as_deref(), Some(r#"{"code":"code-1"}"#));
+    assert_eq!(wx.requests.borrow()[0].body.as_ref().map(|b| b.text()), Some(r#"{"code":"code-1"}"#));
     assert!(matches!(wx.events.borrow()[0], SessionEvent::Login { .. }));
     assert_eq!(s.token().unwrap().as_str(), "tok-1");
 }
@@ -233,7 +233,7 @@ fn logout_when_logged_out_calls_no_server() {
 fn empty_loading_text_shows_no_loading() {
     let fake = FakeWx::default();
     let config = SessionConfig { login_loading_text: String::new(), ..SessionConfig::default() };
-    let s = Session::new(fake, Box::new(DefaultProtocol::new("https://api.test")), config);
+    let s = Session::new(fake, Box::new(presets::default("https://api.test")), config);
     block_on(s.login()).unwrap();
     assert!(s.platform().loading.borrow().is_empty());
 }

@@ -2,9 +2,13 @@
 //! answers. Pure functions of text in, values out — no `wx`, no JavaScript — so every decoder is
 //! tested natively and fuzzed.
 
-mod default;
+pub mod presets;
+pub mod spec;
 
-pub use default::DefaultProtocol;
+#[cfg(test)]
+mod fixture_tests;
+
+pub use spec::ProtocolSpec;
 
 use crate::error::{ServerAnswer, ServerMessage, SessionError};
 use crate::json::Json;
@@ -42,7 +46,8 @@ pub enum Revocation {
     AlreadyInvalid,
 }
 
-/// One server's dialect of the login protocol.
+/// One server's dialect of the login protocol. [`ProtocolSpec`] implements it for every built-in
+/// and configured protocol.
 pub trait ServerProtocol {
     /// The request that exchanges a `wx.login` code for a token.
     fn login_request(&self, code: &LoginCode) -> HttpRequest;
@@ -56,6 +61,12 @@ pub trait ServerProtocol {
     fn logout_request(&self, token: &Token) -> HttpRequest;
     /// Decodes the logout answer. Errors mean "not confirmed".
     fn decode_logout(&self, response: &HttpResponse) -> Result<Revocation, SessionError>;
+    /// Whether an answer to one of the app's own requests says the session is invalid.
+    fn says_session_invalid(&self, response: &HttpResponse) -> bool;
+    /// The header carrying the token on the app's own requests, if it travels in a header.
+    fn token_header(&self, token: &Token) -> Option<(String, String)>;
+    /// The query parameter carrying the token on the app's own requests, if it travels in the query.
+    fn token_query(&self) -> Option<&str>;
 }
 
 /// Joins the configured base URL and an endpoint path.

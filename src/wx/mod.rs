@@ -96,8 +96,8 @@ impl Platform for WxPlatform {
             set(&header, name, &JsValue::from_str(value));
         }
         if let Some(body) = &request.body {
-            set(&header, "Content-Type", &JsValue::from_str("application/json"));
-            set(&options, "data", &JsValue::from_str(body));
+            set(&header, "Content-Type", &JsValue::from_str(body.content_type()));
+            set(&options, "data", &JsValue::from_str(body.text()));
         }
         set(&options, "header", &header);
         let answer = self.call_async("request", &options).await.map_err(|e| SessionError::Network(describe(&e)))?;

@@ -1,0 +1,356 @@
+//! One configurable description of a login protocol, and the decoders that follow it.
+//!
+//! Every built-in protocol (see `presets`) is a [`ProtocolSpec`] value, and a custom backend is
+//! described with the same fields from `init({ protocol: {...} })`. One engine, many dialects: the
+//! decoding rules are written (and fuzzed) once.
+
+use super::{answer, failure, is_success, json_body, LoginGrant, Revocation, ServerProtocol, TokenStatus};
+use crate::error::{ServerAnswer, SessionError};
+use crate::json::{write_string, Json};
+use crate::platform::{Body, HttpRequest, HttpResponse, LoginCode, Method};
+use crate::store::Token;
+
+/// How request bodies are encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyFormat {
+    /// `application/json`
+    Json,
+    /// `application/x-www-form-urlencoded` (API工厂)
+    Form,
+}
+
+/// Where the token travels on a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenPlacement {
+    /// A header: `name: prefix + token` (e.g. `Authorization: Bearer <t>`, `X-Litemall-Token: <t>`).
+    Header {
+        /// Header name.
+        name: String,
+        /// Text before the token.
+        prefix: String,
+    },
+    /// A query parameter.
+    Query(String),
+    /// A body field (a query parameter on GET).
+    Body(String),
+}
+
+/// A field of a JSON answer compared against accepted values, written as JSON text
+/// (`0`, `10000`, `true`, `"ok"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldMatch {
+    /// Dotted path, e.g. `code`, `data.valid`.
+    pub path: String,
+    /// Accepted values as compact JSON text.
+    pub values: Vec<String>,
+}
+
+impl FieldMatch {
+    /// A match on `path` against values given as JSON text.
+    pub fn new(path: &str, values: &[&str]) -> FieldMatch {
+        FieldMatch { path: path.to_owned(), values: values.iter().map(|v| (*v).to_owned()).collect() }
+    }
+
+    /// `Some(true)` on a match, `Some(false)` when the field holds something else, `None` when absent.
+    pub fn test(&self, body: Option<&Json>) -> Option<bool> {
+        let value = body?.pointer(&self.path)?;
+        Some(self.values.contains(&value.to_text()))
+    }
+}
+
+/// One endpoint of the protocol.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// GET or POST.
+    pub method: Method,
+    /// Path relative to the base URL.
+    pub path: String,
+}
+
+impl Endpoint {
+    /// An endpoint.
+    pub fn new(method: Method, path: &str) -> Endpoint {
+        Endpoint { method, path: path.to_owned() }
+    }
+}
+
+/// Everything that distinguishes one server's login protocol from another's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProtocolSpec {
+    /// The server, without a trailing slash.
+    pub base_url: String,
+    /// How bodies are encoded.
+    pub format: BodyFormat,
+    /// The login endpoint.
+    pub login: Endpoint,
+    /// Name of the field carrying the `wx.login` code.
+    pub code_field: String,
+    /// Send the code in the query string instead of the body.
+    pub code_in_query: bool,
+    /// Constant extra login fields (API工厂's `type=2`, litemall's `userInfo`), as JSON values.
+    pub login_fields: Vec<(String, Json)>,
+    /// Path of the token in the login answer; empty: the whole body is the token (the seeds' egg.js server).
+    pub token_path: String,
+    /// Path of the uid, if the server sends one.
+    pub uid_path: Option<String>,
+    /// Path of the user info object, if the server sends one.
+    pub user_info_path: Option<String>,
+    /// Path of the lifetime in seconds, if the server sends one.
+    pub expires_in_path: Option<String>,
+    /// For servers that answer 200 to everything: the field that says success (`code == 0`).
+    pub success: Option<FieldMatch>,
+    /// The answer that means "the WeChat user must register first" (`code == 10000`).
+    pub not_registered: Option<FieldMatch>,
+    /// HTTP statuses that mean "the session is invalid" (401).
+    pub invalid_statuses: Vec<u16>,
+    /// A field that means "the session is invalid" (`errno == 501`, `code == 2000`).
+    pub invalid_field: Option<FieldMatch>,
+    /// The endpoint that checks a token, if there is one.
+    pub check: Option<Endpoint>,
+    /// For the check answer: the field that says valid (`valid == true`); absent → success is enough.
+    pub check_valid: Option<FieldMatch>,
+    /// The endpoint that revokes a token.
+    pub logout: Endpoint,
+    /// HTTP statuses of a logout answer that mean "already invalid" (400 登陆状态已失效, 401).
+    pub logout_invalid_statuses: Vec<u16>,
+    /// How the token is sent on check, logout and the app's own requests.
+    pub token: TokenPlacement,
+    /// How the token is sent on logout, when that differs (the seeds' egg.js server takes `{token}`).
+    pub logout_token: Option<TokenPlacement>,
+}
+
+/// What an answer amounts to under a spec.
+enum Verdict {
+    /// Success, with the body if it was JSON.
+    Ok(Option<Json>),
+    /// The session is invalid.
+    Invalid(ServerAnswer),
+    /// The user must register.
+    NotRegistered(ServerAnswer),
+    /// Anything else that went wrong.
+    Failed(SessionError),
+}
+
+impl ProtocolSpec {
+    fn verdict(&self, response: &HttpResponse) -> Verdict {
+        let body = Json::parse(&response.body).ok();
+        if self.invalid_statuses.contains(&response.status)
+            || self.invalid_field.as_ref().and_then(|m| m.test(body.as_ref())) == Some(true)
+        {
+            return Verdict::Invalid(answer(response));
+        }
+        if self.not_registered.as_ref().and_then(|m| m.test(body.as_ref())) == Some(true) {
+            return Verdict::NotRegistered(answer(response));
+        }
+        if !is_success(response.status) {
+            return Verdict::Failed(failure(response));
+        }
+        if let Some(success) = &self.success {
+            if body.is_none() {
+                return Verdict::Failed(json_body(response).err().unwrap_or(bad(response, "the body is not JSON")));
+            }
+            match success.test(body.as_ref()) {
+                Some(true) => {}
+                Some(false) => return Verdict::Failed(SessionError::ServerRejected(answer(response))),
+                None => return Verdict::Failed(bad(response, "the answer lacks the protocol's success field")),
+            }
+        }
+        Verdict::Ok(body)
+    }
+
+    fn request(&self, endpoint: &Endpoint) -> RequestBuilder {
+        RequestBuilder {
+            method: endpoint.method,
+            url: super::endpoint(&self.base_url, &endpoint.path),
+            query: Vec::new(),
+            fields: Vec::new(),
+            headers: Vec::new(),
+        }
+    }
+
+    fn with_token(&self, mut builder: RequestBuilder, placement: &TokenPlacement, token: &Token) -> RequestBuilder {
+        let value = Json::String(token.as_str().to_owned());
+        match placement {
+            TokenPlacement::Header { name, prefix } => {
+                let mut header = prefix.clone();
+                header.push_str(token.as_str());
+                builder.headers.push((name.clone(), header));
+            }
+            TokenPlacement::Query(name) => builder.query.push((name.clone(), value)),
+            TokenPlacement::Body(name) if builder.method == Method::Get => builder.query.push((name.clone(), value)),
+            TokenPlacement::Body(name) => builder.fields.push((name.clone(), value)),
+        }
+        builder
+    }
+
+}
+
+fn bad(response: &HttpResponse, detail: &str) -> SessionError {
+    SessionError::BadResponse { status: response.status, detail: detail.to_owned() }
+}
+
+impl ServerProtocol for ProtocolSpec {
+    fn login_request(&self, code: &LoginCode) -> HttpRequest {
+        let mut builder = self.request(&self.login);
+        let code = (self.code_field.clone(), Json::String(code.0.clone()));
+        if self.code_in_query || self.login.method == Method::Get {
+            builder.query.push(code);
+        } else {
+            builder.fields.push(code);
+        }
+        builder.fields.extend(self.login_fields.iter().cloned());
+        builder.build(self.format)
+    }
+
+    fn decode_login(&self, response: &HttpResponse) -> Result<LoginGrant, SessionError> {
+        let body = match self.verdict(response) {
+            Verdict::Ok(body) => body,
+            Verdict::Invalid(said) => return Err(SessionError::ServerRejected(said)),
+            Verdict::NotRegistered(said) => return Err(SessionError::NotRegistered(said)),
+            Verdict::Failed(error) => return Err(error),
+        };
+        let token = if self.token_path.is_empty() {
+            // The whole answer is the token: a JSON string, or bare text.
+            match &body {
+                Some(Json::String(text)) => Token::parse(text),
+                Some(_) => None,
+                None if !response.body.trim_start().starts_with('<') => Token::parse(response.body.trim()),
+                None => None,
+            }
+        } else {
+            let body = body.as_ref().ok_or_else(|| json_body(response).err().unwrap_or(bad(response, "not JSON")))?;
+            body.pointer(&self.token_path).and_then(Json::as_str).and_then(Token::parse)
+        };
+        let token = token.ok_or_else(|| bad(response, "the answer has no usable token"))?;
+        let field = |path: &Option<String>| path.as_deref().and_then(|p| body.as_ref()?.pointer(p));
+        Ok(LoginGrant {
+            token,
+            uid: field(&self.uid_path).filter(|u| u.as_id_text().is_some()).cloned(),
+            user_info: field(&self.user_info_path).filter(|u| u.is_object()).cloned(),
+            expires_in_s: field(&self.expires_in_path).and_then(Json::as_u64),
+        })
+    }
+
+    fn check_request(&self, token: &Token) -> Option<HttpRequest> {
+        let endpoint = self.check.as_ref()?;
+        Some(self.with_token(self.request(endpoint), &self.token, token).build(self.format))
+    }
+
+    fn decode_check(&self, response: &HttpResponse) -> Result<TokenStatus, SessionError> {
+        match self.verdict(response) {
+            Verdict::Invalid(_) | Verdict::NotRegistered(_) => Ok(TokenStatus::Invalid),
+            Verdict::Failed(error) => Err(error),
+            Verdict::Ok(body) => match &self.check_valid {
+                None => Ok(TokenStatus::Valid),
+                Some(valid) => match valid.test(body.as_ref()) {
+                    Some(true) => Ok(TokenStatus::Valid),
+                    Some(false) => Ok(TokenStatus::Invalid),
+                    None if body.is_none() => Err(json_body(response).err().unwrap_or(bad(response, "not JSON"))),
+                    None => Err(bad(response, "the answer does not say whether the token is valid")),
+                },
+            },
+        }
+    }
+
+    fn logout_request(&self, token: &Token) -> HttpRequest {
+        let placement = self.logout_token.as_ref().unwrap_or(&self.token);
+        self.with_token(self.request(&self.logout), placement, token).build(self.format)
+    }
+
+    fn says_session_invalid(&self, response: &HttpResponse) -> bool {
+        matches!(self.verdict(response), Verdict::Invalid(_))
+    }
+
+    fn token_header(&self, token: &Token) -> Option<(String, String)> {
+        match &self.token {
+            TokenPlacement::Header { name, prefix } => {
+                let mut value = prefix.clone();
+                value.push_str(token.as_str());
+                Some((name.clone(), value))
+            }
+            TokenPlacement::Query(_) | TokenPlacement::Body(_) => None,
+        }
+    }
+
+    fn token_query(&self) -> Option<&str> {
+        match &self.token {
+            // A body field cannot be added to an arbitrary app request safely; the query can.
+            TokenPlacement::Query(name) | TokenPlacement::Body(name) => Some(name),
+            TokenPlacement::Header { .. } => None,
+        }
+    }
+
+    fn decode_logout(&self, response: &HttpResponse) -> Result<Revocation, SessionError> {
+        if self.logout_invalid_statuses.contains(&response.status) {
+            return Ok(Revocation::AlreadyInvalid);
+        }
+        match self.verdict(response) {
+            Verdict::Ok(_) => Ok(Revocation::Revoked),
+            Verdict::Invalid(_) | Verdict::NotRegistered(_) => Ok(Revocation::AlreadyInvalid),
+            Verdict::Failed(error) => Err(error),
+        }
+    }
+}
+
+/// Collects the parts of a request before encoding them in the protocol's format.
+struct RequestBuilder {
+    method: Method,
+    url: String,
+    query: Vec<(String, Json)>,
+    fields: Vec<(String, Json)>,
+    headers: Vec<(String, String)>,
+}
+
+impl RequestBuilder {
+    fn build(self, format: BodyFormat) -> HttpRequest {
+        let mut url = self.url;
+        if !self.query.is_empty() {
+            url.push(if url.contains('?') { '&' } else { '?' });
+            url.push_str(&form_encode(&self.query));
+        }
+        let body = match (self.fields.is_empty(), format) {
+            (true, _) => None,
+            (false, BodyFormat::Json) => Some(Body::Json(Json::Object(self.fields).to_text())),
+            (false, BodyFormat::Form) => Some(Body::Form(form_encode(&self.fields))),
+        };
+        HttpRequest { method: self.method, url, headers: self.headers, body }
+    }
+}
+
+/// `a=1&b=x%20y`: strings as they are, other values as their JSON text.
+pub fn form_encode(pairs: &[(String, Json)]) -> String {
+    let mut out = String::new();
+    for (i, (name, value)) in pairs.iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        percent_encode(name, &mut out);
+        out.push('=');
+        match value {
+            Json::String(text) => percent_encode(text, &mut out),
+            other => percent_encode(&other.to_text(), &mut out),
+        }
+    }
+    out
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+pub fn percent_encode(text: &str, out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push('%');
+            out.push(char::from(HEX.get(usize::from(byte >> 4)).copied().unwrap_or(b'0')));
+            out.push(char::from(HEX.get(usize::from(byte & 0xf)).copied().unwrap_or(b'0')));
+        }
+    }
+}
+
+/// A JSON string literal for `text` (used to express string values in a [`FieldMatch`]).
+pub fn json_string(text: &str) -> String {
+    let mut out = String::new();
+    write_string(text, &mut out);
+    out
+}

@@ -144,10 +144,20 @@ impl Cli {
             let secret = non_empty(env("WX_APPSECRET")).or(non_empty(file.appsecret));
             let (appid, secret) = match (appid, secret) {
                 (Some(appid), Some(secret)) => (appid, secret),
-                (None, Some(_)) => return Err(ConfigError::MissingCredentials { missing: "no AppID" }),
-                (Some(_), None) => return Err(ConfigError::MissingCredentials { missing: "no AppSecret" }),
+                (None, Some(_)) => {
+                    return Err(ConfigError::MissingCredentials {
+                        missing: "no AppID",
+                    })
+                }
+                (Some(_), None) => {
+                    return Err(ConfigError::MissingCredentials {
+                        missing: "no AppSecret",
+                    })
+                }
                 (None, None) => {
-                    return Err(ConfigError::MissingCredentials { missing: "no AppID, no AppSecret" })
+                    return Err(ConfigError::MissingCredentials {
+                        missing: "no AppID, no AppSecret",
+                    })
                 }
             };
             let api_base = self.wechat_api_base.trim().to_owned();
@@ -182,7 +192,9 @@ fn read_config_file(path: &Path) -> Result<ConfigFile, ConfigError> {
         problem: match e.classify() {
             serde_json::error::Category::Data => "unknown key or a value that is not a string",
             serde_json::error::Category::Eof => "unexpected end of file",
-            serde_json::error::Category::Syntax | serde_json::error::Category::Io => "JSON syntax error",
+            serde_json::error::Category::Syntax | serde_json::error::Category::Io => {
+                "JSON syntax error"
+            }
         },
         line: e.line(),
         column: e.column(),
@@ -235,7 +247,8 @@ mod tests {
     use clap::CommandFactory;
 
     fn cli(args: &[&str]) -> Cli {
-        Cli::try_parse_from(std::iter::once("wx-session-server").chain(args.iter().copied())).unwrap()
+        Cli::try_parse_from(std::iter::once("wx-session-server").chain(args.iter().copied()))
+            .unwrap()
     }
 
     fn no_env(_: &str) -> Option<String> {
@@ -254,7 +267,16 @@ mod tests {
         assert_eq!(parse_ttl("15m"), Ok(Duration::from_secs(900)));
         assert_eq!(parse_ttl("12h"), Ok(Duration::from_secs(43_200)));
         assert_eq!(parse_ttl("7d"), Ok(Duration::from_secs(604_800)));
-        for bad in ["", "0", "d", "-5", "1w", "400d", "1.5h", "99999999999999999999"] {
+        for bad in [
+            "",
+            "0",
+            "d",
+            "-5",
+            "1w",
+            "400d",
+            "1.5h",
+            "99999999999999999999",
+        ] {
             assert!(parse_ttl(bad).is_err(), "{bad:?}");
         }
     }
@@ -282,7 +304,9 @@ mod tests {
             _ => None,
         };
         let config = cli(&[]).to_config(env).unwrap();
-        let LoginMode::WeChat(wechat) = config.login else { panic!("not WeChat mode") };
+        let LoginMode::WeChat(wechat) = config.login else {
+            panic!("not WeChat mode")
+        };
         assert_eq!(wechat.appid, "wx123");
         assert_eq!(wechat.secret.expose(), "topsecret");
     }
@@ -296,12 +320,19 @@ mod tests {
         let path_arg = path.to_str().unwrap();
 
         let config = cli(&["--config", path_arg]).to_config(no_env).unwrap();
-        let LoginMode::WeChat(wechat) = config.login else { panic!("not WeChat mode") };
-        assert_eq!((wechat.appid.as_str(), wechat.secret.expose()), ("wxfile", "filesecret"));
+        let LoginMode::WeChat(wechat) = config.login else {
+            panic!("not WeChat mode")
+        };
+        assert_eq!(
+            (wechat.appid.as_str(), wechat.secret.expose()),
+            ("wxfile", "filesecret")
+        );
 
         let env = |name: &str| (name == "WX_APPID").then(|| "wxenv".to_owned());
         let config = cli(&["--config", path_arg]).to_config(env).unwrap();
-        let LoginMode::WeChat(wechat) = config.login else { panic!("not WeChat mode") };
+        let LoginMode::WeChat(wechat) = config.login else {
+            panic!("not WeChat mode")
+        };
         assert_eq!(wechat.appid, "wxenv");
 
         std::fs::write(&path, r#"{"appid": "wxfile", "appsecert": "filesecret"}"#).unwrap();
@@ -312,10 +343,18 @@ mod tests {
 
     #[test]
     fn redis_url_selects_the_redis_store() {
-        let config = cli(&["--dev", "--redis-url", "redis://127.0.0.1:6379", "--redis-prefix", "x:"])
-            .to_config(no_env)
-            .unwrap();
-        let StoreConfig::Redis(redis) = config.store else { panic!("not Redis") };
+        let config = cli(&[
+            "--dev",
+            "--redis-url",
+            "redis://127.0.0.1:6379",
+            "--redis-prefix",
+            "x:",
+        ])
+        .to_config(no_env)
+        .unwrap();
+        let StoreConfig::Redis(redis) = config.store else {
+            panic!("not Redis")
+        };
         assert_eq!(redis.prefix, "x:");
     }
 }

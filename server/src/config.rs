@@ -192,7 +192,10 @@ mod tests {
 
     #[test]
     fn urls_without_credentials_are_unchanged() {
-        assert_eq!(redact_url_credentials("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+        assert_eq!(
+            redact_url_credentials("redis://127.0.0.1:6379"),
+            "redis://127.0.0.1:6379"
+        );
         assert_eq!(redact_url_credentials("no-scheme"), "no-scheme");
     }
 }

@@ -84,7 +84,9 @@ impl DevLogin {
     pub fn mint(&self, user: &str) -> Result<String, MintError> {
         let valid = !user.is_empty()
             && user.chars().count() <= MAX_USER_CHARS
-            && user.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+            && user
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
         if !valid {
             return Err(MintError::BadUser);
         }
@@ -110,7 +112,10 @@ impl DevLogin {
         codes.forget_expired(now);
 
         if code.starts_with(MINTED_PREFIX) {
-            let minted = codes.minted.get_mut(code).ok_or(ExchangeError::InvalidCode)?;
+            let minted = codes
+                .minted
+                .get_mut(code)
+                .ok_or(ExchangeError::InvalidCode)?;
             if minted.used {
                 return Err(ExchangeError::CodeUsed);
             }
@@ -160,14 +165,10 @@ pub fn dev_identity(user: &str) -> Identity {
 /// user name is already restricted to URL-safe characters.
 fn avatar_data_url(user: &str) -> String {
     // FNV-1a, only to spread hues; nothing depends on the exact value.
-    let hue = user
-        .bytes()
-        .fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193))
-        % 360;
-    let initial = user
-        .chars()
-        .next()
-        .map_or('?', |c| c.to_ascii_uppercase());
+    let hue = user.bytes().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    }) % 360;
+    let initial = user.chars().next().map_or('?', |c| c.to_ascii_uppercase());
     format!(
         "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' width='64' height='64'%3E\
          %3Crect width='64' height='64' fill='hsl({hue},60%25,55%25)'/%3E\
@@ -193,8 +194,14 @@ mod tests {
     fn expired_and_unknown_minted_codes_are_invalid() {
         let dev = DevLogin::new(Duration::ZERO);
         let code = dev.mint("bob").unwrap();
-        assert!(matches!(dev.exchange(&code), Err(ExchangeError::InvalidCode)));
-        assert!(matches!(dev.exchange("devcode_nope"), Err(ExchangeError::InvalidCode)));
+        assert!(matches!(
+            dev.exchange(&code),
+            Err(ExchangeError::InvalidCode)
+        ));
+        assert!(matches!(
+            dev.exchange("devcode_nope"),
+            Err(ExchangeError::InvalidCode)
+        ));
     }
 
     #[test]
@@ -202,7 +209,10 @@ mod tests {
         let dev = DevLogin::new(Duration::from_secs(60));
         let identity = dev.exchange("0a3xYz-from-wx-login").unwrap();
         assert_eq!(identity.openid, "dev_openid_devtools");
-        assert!(matches!(dev.exchange("0a3xYz-from-wx-login"), Err(ExchangeError::CodeUsed)));
+        assert!(matches!(
+            dev.exchange("0a3xYz-from-wx-login"),
+            Err(ExchangeError::CodeUsed)
+        ));
     }
 
     #[test]

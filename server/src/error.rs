@@ -125,15 +125,25 @@ impl ApiError {
     fn client_message(&self) -> String {
         match self {
             ApiError::Exchange(error) => match error {
-                ExchangeError::InvalidCode => "login code is invalid or expired (WeChat errcode 40029)".into(),
-                ExchangeError::CodeUsed => "login code was already used (WeChat errcode 40163)".into(),
-                ExchangeError::RateLimited => "too many logins for this user, retry in a minute (WeChat errcode 45011)".into(),
-                ExchangeError::UserBlocked => "WeChat refused this user as high-risk (errcode 40226)".into(),
+                ExchangeError::InvalidCode => {
+                    "login code is invalid or expired (WeChat errcode 40029)".into()
+                }
+                ExchangeError::CodeUsed => {
+                    "login code was already used (WeChat errcode 40163)".into()
+                }
+                ExchangeError::RateLimited => {
+                    "too many logins for this user, retry in a minute (WeChat errcode 45011)".into()
+                }
+                ExchangeError::UserBlocked => {
+                    "WeChat refused this user as high-risk (errcode 40226)".into()
+                }
                 ExchangeError::Busy => "WeChat is busy, retry shortly (errcode -1)".into(),
                 ExchangeError::Rejected { errcode, errmsg } => {
                     format!("code2Session failed: errcode {errcode}: {errmsg}")
                 }
-                ExchangeError::Unavailable(_) => "could not get an answer from WeChat code2Session".into(),
+                ExchangeError::Unavailable(_) => {
+                    "could not get an answer from WeChat code2Session".into()
+                }
             },
             ApiError::Store(_) => "session store is unavailable, retry shortly".into(),
             ApiError::Internal(_) => "internal server error".into(),
@@ -146,7 +156,9 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         match &self {
-            ApiError::Store(_) | ApiError::Internal(_) => tracing::error!(error = %self, "request failed"),
+            ApiError::Store(_) | ApiError::Internal(_) => {
+                tracing::error!(error = %self, "request failed")
+            }
             ApiError::Exchange(_) => tracing::warn!(error = %self, "login code exchange failed"),
             _ => {}
         }

@@ -48,7 +48,9 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        Ok(JsonBodyOrDefault(read_json(req, state).await?.unwrap_or_default()))
+        Ok(JsonBodyOrDefault(
+            read_json(req, state).await?.unwrap_or_default(),
+        ))
     }
 }
 
@@ -88,8 +90,15 @@ fn is_json_content_type(headers: &HeaderMap) -> Option<bool> {
     let Ok(value) = value.to_str() else {
         return Some(false);
     };
-    let mime = value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-    Some(mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json")))
+    let mime = value
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    Some(
+        mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json")),
+    )
 }
 
 /// The token from `Authorization: Bearer <token>` (scheme case-insensitive, as HTTP says).
@@ -109,7 +118,10 @@ where
             .ok_or(ApiError::MissingToken)?
             .to_str()
             .map_err(|_| ApiError::MalformedToken)?;
-        let (scheme, credentials) = value.trim().split_once(' ').ok_or(ApiError::MalformedToken)?;
+        let (scheme, credentials) = value
+            .trim()
+            .split_once(' ')
+            .ok_or(ApiError::MalformedToken)?;
         if !scheme.eq_ignore_ascii_case("bearer") {
             return Err(ApiError::MalformedToken);
         }

@@ -91,7 +91,10 @@ pub async fn build_app(config: &Config) -> Result<Router, StartupError> {
             .response_timeout(REDIS_TIMEOUT)
             .build()
             .map_err(|e| failed(e.into()))?;
-        let conn = client.get_async_connection().await.map_err(|e| failed(e.into()))?;
+        let conn = client
+            .get_async_connection()
+            .await
+            .map_err(|e| failed(e.into()))?;
         let store = RedisStore::new(conn, redis.prefix.clone());
         store.ping().await.map_err(failed)?;
         Ok(app_with(store, exchange, config.token_ttl))
@@ -126,5 +129,7 @@ pub async fn serve(
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
 }

@@ -17,7 +17,9 @@ use wx_session_server::{build_app, serve, Config, StoreConfig};
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
@@ -43,12 +45,17 @@ async fn main() -> ExitCode {
     let listener = match TcpListener::bind(cli.listen).await {
         Ok(listener) => listener,
         Err(error) => {
-            eprintln!("wx-session-server: cannot listen on {}: {error}", cli.listen);
+            eprintln!(
+                "wx-session-server: cannot listen on {}: {error}",
+                cli.listen
+            );
             return ExitCode::from(1);
         }
     };
     // The real address, which differs from --listen when the port was 0.
-    let address = listener.local_addr().map_or_else(|_| cli.listen.to_string(), |a| a.to_string());
+    let address = listener
+        .local_addr()
+        .map_or_else(|_| cli.listen.to_string(), |a| a.to_string());
     tracing::info!(
         store = %describe_store(&config),
         dev = config.is_dev(),

@@ -70,8 +70,15 @@ pub fn router<S: SessionStore>(state: AppState<S>) -> Router {
     // header, not cookies, so allowing any origin exposes nothing a caller does not already hold.
     let cors = CorsLayer::new()
         .allow_origin(Any)
-        .allow_methods([axum::http::Method::GET, axum::http::Method::POST, axum::http::Method::OPTIONS])
-        .allow_headers([axum::http::header::AUTHORIZATION, axum::http::header::CONTENT_TYPE])
+        .allow_methods([
+            axum::http::Method::GET,
+            axum::http::Method::POST,
+            axum::http::Method::OPTIONS,
+        ])
+        .allow_headers([
+            axum::http::header::AUTHORIZATION,
+            axum::http::header::CONTENT_TYPE,
+        ])
         .max_age(Duration::from_secs(600));
 
     routes
@@ -98,7 +105,9 @@ async fn login<S: SessionStore>(
 ) -> Result<Json<Value>, ApiError> {
     let code = request.code.as_deref().map(str::trim).unwrap_or_default();
     if code.is_empty() {
-        return Err(ApiError::BadRequest("field 'code' is missing or empty".into()));
+        return Err(ApiError::BadRequest(
+            "field 'code' is missing or empty".into(),
+        ));
     }
     if code.chars().count() > MAX_CODE_CHARS {
         return Err(ApiError::BadRequest("field 'code' is too long".into()));
@@ -135,7 +144,11 @@ async fn check<S: SessionStore>(
     State(state): State<AppState<S>>,
     BearerToken(token): BearerToken,
 ) -> Result<Json<Value>, ApiError> {
-    let session = state.store.check(&token).await?.ok_or(ApiError::SessionInvalid)?;
+    let session = state
+        .store
+        .check(&token)
+        .await?
+        .ok_or(ApiError::SessionInvalid)?;
     Ok(Json(json!({
         "valid": true,
         "uid": session.uid,
@@ -206,7 +219,13 @@ async fn log_request(request: Request, next: Next) -> Response {
 fn loggable_path(path: &str) -> String {
     let path: String = path.chars().take(256).collect();
     path.split('/')
-        .map(|segment| if segment.chars().count() > 24 { "<redacted>" } else { segment })
+        .map(|segment| {
+            if segment.chars().count() > 24 {
+                "<redacted>"
+            } else {
+                segment
+            }
+        })
         .collect::<Vec<_>>()
         .join("/")
 }
@@ -225,7 +244,10 @@ mod tests {
     #[test]
     fn long_path_segments_are_masked() {
         let token = "a".repeat(64);
-        assert_eq!(loggable_path(&format!("/auth/check/{token}")), "/auth/check/<redacted>");
+        assert_eq!(
+            loggable_path(&format!("/auth/check/{token}")),
+            "/auth/check/<redacted>"
+        );
         assert_eq!(loggable_path("/auth/login"), "/auth/login");
     }
 }

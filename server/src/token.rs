@@ -84,12 +84,23 @@ mod tests {
         let token = Token::generate().unwrap();
         assert_eq!(token.as_str().len(), 64);
         assert_eq!(Token::parse(token.as_str()), Some(token.clone()));
-        assert_ne!(Token::generate().unwrap(), token, "two draws of 256 bits collided");
+        assert_ne!(
+            Token::generate().unwrap(),
+            token,
+            "two draws of 256 bits collided"
+        );
     }
 
     #[test]
     fn parse_rejects_anything_else() {
-        for bad in ["", "abc", &"A".repeat(64), &"g".repeat(64), &"a".repeat(63), &"a".repeat(65)] {
+        for bad in [
+            "",
+            "abc",
+            &"A".repeat(64),
+            &"g".repeat(64),
+            &"a".repeat(63),
+            &"a".repeat(65),
+        ] {
             assert_eq!(Token::parse(bad), None, "{bad:?}");
         }
     }

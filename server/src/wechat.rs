@@ -47,7 +47,10 @@ impl WeChatClient {
             .build()?;
         Ok(WeChatClient {
             http,
-            endpoint: format!("{}/sns/jscode2session", config.api_base.trim_end_matches('/')),
+            endpoint: format!(
+                "{}/sns/jscode2session",
+                config.api_base.trim_end_matches('/')
+            ),
             appid: config.appid.clone(),
             secret: config.secret.clone(),
         })
@@ -78,8 +81,9 @@ impl WeChatClient {
             .bytes()
             .await
             .map_err(|e| unavailable(e.without_url()))?;
-        let reply: Code2SessionReply = serde_json::from_slice(&body)
-            .map_err(|e| ExchangeError::Unavailable(format!("answer is not the expected JSON: {e}")))?;
+        let reply: Code2SessionReply = serde_json::from_slice(&body).map_err(|e| {
+            ExchangeError::Unavailable(format!("answer is not the expected JSON: {e}"))
+        })?;
 
         match reply.errcode {
             Some(errcode) if errcode != 0 => {
@@ -87,7 +91,9 @@ impl WeChatClient {
                 Err(ExchangeError::from_errcode(errcode, errmsg))
             }
             _ => match (reply.openid, reply.session_key) {
-                (Some(openid), Some(session_key)) if !openid.is_empty() && !session_key.is_empty() => {
+                (Some(openid), Some(session_key))
+                    if !openid.is_empty() && !session_key.is_empty() =>
+                {
                     Ok(Identity {
                         openid,
                         session_key: SessionKey::new(session_key),
@@ -104,7 +110,11 @@ impl WeChatClient {
     /// Removes the secret from text WeChat sent back and bounds its length.
     fn scrub(&self, text: String) -> String {
         let secret = self.secret.expose();
-        let text = if secret.is_empty() { text } else { text.replace(secret, "<redacted>") };
+        let text = if secret.is_empty() {
+            text
+        } else {
+            text.replace(secret, "<redacted>")
+        };
         text.chars().take(MAX_ERRMSG_CHARS).collect()
     }
 }
@@ -118,5 +128,13 @@ fn unavailable(error: reqwest::Error) -> ExchangeError {
     } else {
         "request failed"
     };
-    ExchangeError::Unavailable(format!("{kind}: {error}"))
+    // The causes (e.g. "tcp connect error: Connection refused") say what to fix; like the error
+    // itself they no longer carry the URL.
+    let mut text = format!("{kind}: {error}");
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    ExchangeError::Unavailable(text)
 }

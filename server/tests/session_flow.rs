@@ -20,7 +20,10 @@ async fn login_check_logout() {
     assert_eq!(token.len(), 64, "256 bits in hex");
     assert!(token.bytes().all(|b| b.is_ascii_hexdigit()));
     let uid = login["uid"].as_str().expect("uid");
-    assert!(uid.starts_with("u_") && !uid.contains("alice"), "uid must not be the openid: {uid}");
+    assert!(
+        uid.starts_with("u_") && !uid.contains("alice"),
+        "uid must not be the openid: {uid}"
+    );
     assert_eq!(login["expiresIn"], 7 * 24 * 3600);
     assert_eq!(login["userInfo"]["nickName"], "测试用户 alice 🐼");
     assert!(login["userInfo"]["avatarUrl"].is_string());
@@ -38,7 +41,10 @@ async fn login_check_logout() {
     assert_eq!(logout.status, StatusCode::OK, "{}", logout.text);
     assert_eq!(logout.body, serde_json::json!({"revoked": true}));
 
-    server.check(&token).await.assert_error(401, "SESSION_INVALID");
+    server
+        .check(&token)
+        .await
+        .assert_error(401, "SESSION_INVALID");
 }
 
 #[tokio::test]
@@ -65,13 +71,29 @@ async fn a_new_login_revokes_the_previous_token() {
     let other_user = server.login_as("dave").await;
 
     assert_eq!(first["uid"], second["uid"], "uid is stable per openid");
-    assert_ne!(first["uid"], other_user["uid"], "different users, different uids");
+    assert_ne!(
+        first["uid"], other_user["uid"],
+        "different users, different uids"
+    );
     assert_ne!(token_of(&first), token_of(&second));
 
-    server.check(&token_of(&first)).await.assert_error(401, "SESSION_INVALID");
-    server.logout(&token_of(&first)).await.assert_error(400, "SESSION_INVALID");
-    assert_eq!(server.check(&token_of(&second)).await.status, StatusCode::OK);
-    assert_eq!(server.check(&token_of(&other_user)).await.status, StatusCode::OK, "other users unaffected");
+    server
+        .check(&token_of(&first))
+        .await
+        .assert_error(401, "SESSION_INVALID");
+    server
+        .logout(&token_of(&first))
+        .await
+        .assert_error(400, "SESSION_INVALID");
+    assert_eq!(
+        server.check(&token_of(&second)).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        server.check(&token_of(&other_user)).await.status,
+        StatusCode::OK,
+        "other users unaffected"
+    );
 }
 
 #[tokio::test]
@@ -87,8 +109,14 @@ async fn tokens_expire_after_the_configured_ttl() {
     assert_eq!(server.check(&token).await.status, StatusCode::OK);
 
     tokio::time::sleep(Duration::from_millis(1300)).await;
-    server.check(&token).await.assert_error(401, "SESSION_INVALID");
-    server.logout(&token).await.assert_error(400, "SESSION_INVALID");
+    server
+        .check(&token)
+        .await
+        .assert_error(401, "SESSION_INVALID");
+    server
+        .logout(&token)
+        .await
+        .assert_error(400, "SESSION_INVALID");
 
     // The user can log in again, and keeps the uid.
     let again = server.login_as("erin").await;
@@ -117,7 +145,11 @@ async fn twenty_concurrent_logins_leave_exactly_one_valid_token() {
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
         tokens.push(token_of(&reply.body));
     }
-    assert_eq!(tokens.iter().collect::<HashSet<_>>().len(), 20, "every login got its own token");
+    assert_eq!(
+        tokens.iter().collect::<HashSet<_>>().len(),
+        20,
+        "every login got its own token"
+    );
 
     let mut valid = 0;
     for token in &tokens {
@@ -127,5 +159,8 @@ async fn twenty_concurrent_logins_leave_exactly_one_valid_token() {
             _ => reply.assert_error(401, "SESSION_INVALID"),
         }
     }
-    assert_eq!(valid, 1, "single sign-on must leave exactly one valid token");
+    assert_eq!(
+        valid, 1,
+        "single sign-on must leave exactly one valid token"
+    );
 }

@@ -73,7 +73,12 @@ impl SessionStore for MemoryStore {
         Ok(uid)
     }
 
-    async fn start(&self, token: &Token, session: NewSession, ttl: Duration) -> Result<(), StoreError> {
+    async fn start(
+        &self,
+        token: &Token,
+        session: NewSession,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
         let expires_at = Instant::now() + ttl;
         let mut state = self.lock();
         // The single sign-on swap: under the same lock, forget the old token and install the new.
@@ -114,5 +119,43 @@ impl SessionStore for MemoryStore {
         let now = Instant::now();
         let removed = self.lock().remove(token);
         Ok(removed.is_some_and(|session| session.expires_at > now))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(openid: &str) -> NewSession {
+        NewSession {
+            openid: openid.into(),
+            uid: format!("uid-{openid}"),
+            session_key: SessionKey::new(format!("key-{openid}")),
+        }
+    }
+
+    #[tokio::test]
+    async fn keeps_the_session_key_and_swaps_sessions_per_openid() {
+        let store = MemoryStore::new();
+        let ttl = Duration::from_secs(60);
+        let (first, second) = (Token::generate().unwrap(), Token::generate().unwrap());
+        store.start(&first, session("o1"), ttl).await.unwrap();
+        let active = store.check(&first).await.unwrap().unwrap();
+        assert_eq!(active.session_key.expose(), "key-o1");
+        assert_eq!(active.openid, "o1");
+
+        store.start(&second, session("o1"), ttl).await.unwrap();
+        assert!(store.check(&first).await.unwrap().is_none());
+        assert!(!store.revoke(&first).await.unwrap());
+        assert!(store.revoke(&second).await.unwrap());
+        assert!(store.lock().current.is_empty() && store.lock().sessions.is_empty());
+    }
+
+    #[tokio::test]
+    async fn uids_are_stable_and_distinct() {
+        let store = MemoryStore::new();
+        let a = store.uid_for("a").await.unwrap();
+        assert_eq!(store.uid_for("a").await.unwrap(), a);
+        assert_ne!(store.uid_for("b").await.unwrap(), a);
     }
 }

@@ -78,7 +78,9 @@ pub struct RedisStore<C> {
 
 impl<C> std::fmt::Debug for RedisStore<C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RedisStore").field("prefix", &self.prefix).finish_non_exhaustive()
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
     }
 }
 
@@ -157,7 +159,12 @@ where
         Ok(uid)
     }
 
-    async fn start(&self, token: &Token, session: NewSession, ttl: Duration) -> Result<(), StoreError> {
+    async fn start(
+        &self,
+        token: &Token,
+        session: NewSession,
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
         let digest = token.digest();
         let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
         let mut conn = self.conn.clone();
@@ -200,12 +207,14 @@ where
             .arg(&digest)
             .invoke_async(&mut conn)
             .await?;
-        Ok(found.map(|(uid, openid, session_key, ms_left)| ActiveSession {
-            openid,
-            uid,
-            session_key: SessionKey::new(session_key),
-            expires_in: Duration::from_millis(ms_left),
-        }))
+        Ok(
+            found.map(|(uid, openid, session_key, ms_left)| ActiveSession {
+                openid,
+                uid,
+                session_key: SessionKey::new(session_key),
+                expires_in: Duration::from_millis(ms_left),
+            }),
+        )
     }
 
     async fn revoke(&self, token: &Token) -> Result<bool, StoreError> {

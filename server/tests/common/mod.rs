@@ -22,6 +22,8 @@ pub struct TestServer {
     pub base: String,
     /// Plain HTTP client; proxies disabled so loopback traffic never leaves the machine.
     pub http: reqwest::Client,
+    /// The configuration the server runs with, store included (for the Redis key prefix).
+    pub config: Config,
     /// Dropping this resolves the server's shutdown future.
     _shutdown: oneshot::Sender<()>,
 }
@@ -37,7 +39,9 @@ pub struct Reply {
 impl Reply {
     /// `error.code` of an error reply.
     pub fn error_code(&self) -> &str {
-        self.body["error"]["code"].as_str().unwrap_or("<no error code>")
+        self.body["error"]["code"]
+            .as_str()
+            .unwrap_or("<no error code>")
     }
 
     /// Asserts the standard error shape with this status and code.
@@ -46,12 +50,22 @@ impl Reply {
         assert_eq!(self.status.as_u16(), status, "body: {}", self.text);
         assert_eq!(self.error_code(), code, "body: {}", self.text);
         assert!(
-            self.body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()),
+            self.body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
             "error without message: {}",
             self.text
         );
-        let content_type = self.headers.get("content-type").and_then(|v| v.to_str().ok());
-        assert_eq!(content_type, Some("application/json"), "body: {}", self.text);
+        let content_type = self
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok());
+        assert_eq!(
+            content_type,
+            Some("application/json"),
+            "body: {}",
+            self.text
+        );
     }
 }
 
@@ -95,7 +109,9 @@ impl TestServer {
         let app = build_app(&config)
             .await
             .unwrap_or_else(|e| panic!("building the app ({} store): {e}", store_name()));
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
         let address = listener.local_addr().expect("local address");
         let (shutdown, stopped) = oneshot::channel::<()>();
         tokio::spawn(serve(listener, app, async {
@@ -104,6 +120,7 @@ impl TestServer {
         TestServer {
             base: format!("http://{address}"),
             http: http_client(),
+            config,
             _shutdown: shutdown,
         }
     }
@@ -120,7 +137,12 @@ impl TestServer {
         let headers = response.headers().clone();
         let text = response.text().await.expect("reply body");
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Reply { status, headers, body, text }
+        Reply {
+            status,
+            headers,
+            body,
+            text,
+        }
     }
 
     /// `METHOD path` with no body.
@@ -130,7 +152,8 @@ impl TestServer {
 
     /// POST `path` with a JSON body.
     pub async fn post_json(&self, path: &str, body: Value) -> Reply {
-        self.send(self.request(reqwest::Method::POST, path).json(&body)).await
+        self.send(self.request(reqwest::Method::POST, path).json(&body))
+            .await
     }
 
     /// POST /auth/login {"code": code}.
@@ -140,14 +163,20 @@ impl TestServer {
 
     /// GET /auth/check with the token.
     pub async fn check(&self, token: &str) -> Reply {
-        self.send(self.request(reqwest::Method::GET, "/auth/check").bearer_auth(token))
-            .await
+        self.send(
+            self.request(reqwest::Method::GET, "/auth/check")
+                .bearer_auth(token),
+        )
+        .await
     }
 
     /// POST /auth/logout with the token.
     pub async fn logout(&self, token: &str) -> Reply {
-        self.send(self.request(reqwest::Method::POST, "/auth/logout").bearer_auth(token))
-            .await
+        self.send(
+            self.request(reqwest::Method::POST, "/auth/logout")
+                .bearer_auth(token),
+        )
+        .await
     }
 
     /// Dev mode: mints a code for `user`.
@@ -167,7 +196,9 @@ impl TestServer {
 
     /// Asserts the server still answers normally (used after every abuse).
     pub async fn assert_healthy(&self) {
-        let reply = self.send(self.request(reqwest::Method::GET, "/healthz")).await;
+        let reply = self
+            .send(self.request(reqwest::Method::GET, "/healthz"))
+            .await;
         assert_eq!(reply.status, StatusCode::OK);
         assert_eq!(reply.body, json!({"ok": true}));
     }
@@ -175,5 +206,8 @@ impl TestServer {
 
 /// The `token` field of a login reply.
 pub fn token_of(login: &Value) -> String {
-    login["token"].as_str().expect("token in login reply").to_owned()
+    login["token"]
+        .as_str()
+        .expect("token in login reply")
+        .to_owned()
 }

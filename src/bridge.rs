@@ -7,6 +7,8 @@ use wasm_bindgen::{JsCast, JsValue};
 
 use crate::error::SessionError;
 use crate::platform::Refresh;
+use crate::protocol::ProtocolSpec;
+use crate::protocol_options::{override_token_header, protocol_spec};
 use crate::session::{LoginOutcome, LogoutOutcome, ServerRevocation, SessionConfig};
 use crate::wx::{get, set};
 
@@ -21,10 +23,23 @@ pub struct InitOptions {
     pub timeout_ms: u32,
     /// The session's tunables.
     pub config: SessionConfig,
+    /// How the server speaks.
+    pub protocol: ProtocolSpec,
 }
 
 /// Option names `init` understands; anything else is a typo worth reporting (`baseURL`...).
-const INIT_OPTIONS: [&str; 6] = ["baseUrl", "wasmPath", "loginLoadingText", "logoutLoadingText", "timeoutMs", "checkTrustMs"];
+const INIT_OPTIONS: [&str; 10] = [
+    "baseUrl",
+    "wasmPath",
+    "protocol",
+    "loginLoadingText",
+    "logoutLoadingText",
+    "timeoutMs",
+    "checkTrustMs",
+    "tokenHeader",
+    "tokenPrefix",
+    "reloginLimit",
+];
 
 /// Reads and validates `init(options)`.
 pub fn init_options(options: &JsValue) -> Result<InitOptions, SessionError> {
@@ -51,8 +66,14 @@ pub fn init_options(options: &JsValue) -> Result<InitOptions, SessionError> {
     if let Some(ms) = number_option(object, "checkTrustMs", 0.0, 24.0 * 3600.0 * 1000.0)? {
         config.check_trust_ms = ms as u64;
     }
+    if let Some(limit) = number_option(object, "reloginLimit", 0.0, 5.0)? {
+        config.relogin_limit = limit as u32;
+    }
     let timeout_ms = number_option(object, "timeoutMs", 1.0, MAX_TIMEOUT_MS)?.unwrap_or(15_000.0) as u32;
-    Ok(InitOptions { base_url: base_url.trim_end_matches('/').to_owned(), timeout_ms, config })
+    let base_url = base_url.trim_end_matches('/').to_owned();
+    let mut protocol = protocol_spec(&get(object, "protocol"), &base_url)?;
+    override_token_header(&mut protocol, string_option(object, "tokenHeader")?, string_option(object, "tokenPrefix")?);
+    Ok(InitOptions { base_url, timeout_ms, config, protocol })
 }
 
 fn check_base_url(url: &str) -> Result<(), SessionError> {
@@ -158,4 +179,24 @@ pub fn logout_value(outcome: &LogoutOutcome) -> JsValue {
     set(&object, "serverConfirmed", &JsValue::from_bool(outcome.server_confirmed()));
     set(&object, "server", &JsValue::from_str(server));
     object.into()
+}
+
+/// Reads `request(options)`: `url` required (a path such as `/orders` is resolved against
+/// `baseUrl`), `loadingText` optional; everything else goes to `wx.request` as it is.
+pub fn request_options(options: &JsValue, base_url: &str) -> Result<(Object, Option<String>), SessionError> {
+    let object = options
+        .dyn_ref::<Object>()
+        .filter(|_| !options.is_function())
+        .ok_or_else(|| SessionError::invalid_option("options", "request takes wx.request's options object"))?;
+    let url = string_option(object, "url")?.ok_or_else(|| SessionError::invalid_option("url", "required"))?;
+    let call = Object::assign(&Object::new(), object);
+    if url.starts_with('/') {
+        let mut absolute = base_url.to_owned();
+        absolute.push_str(&url);
+        set(&call, "url", &JsValue::from_str(&absolute));
+    } else if crate::protocol::origin(&url).is_none() {
+        return Err(SessionError::invalid_option("url", "must be an absolute http(s) URL or a path starting with '/'"));
+    }
+    let loading = string_option(object, "loadingText")?;
+    Ok((call, loading))
 }

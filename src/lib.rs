@@ -26,6 +26,7 @@ pub mod flight;
 pub mod json;
 pub mod platform;
 pub mod protocol;
+pub mod protocol_options;
 pub mod revocations;
 pub mod session;
 pub mod store;
@@ -52,8 +53,15 @@ fn promise(task: impl Future<Output = Result<JsValue, JsValue>> + 'static) -> Pr
     future_to_promise(Box::pin(task) as JsTask)
 }
 
-use crate::protocol::presets;
 use crate::wx::WxPlatform;
+
+/// Retries queued revocations in the background (single-flight inside the session).
+fn retry_revocations_soon(core: &Rc<session::Session<WxPlatform>>) {
+    let core = Rc::clone(core);
+    spawn_local(async move {
+        core.retry_revocations().await;
+    });
+}
 
 /// The session object `miniprogram/session/index.js` creates once per app launch.
 #[wasm_bindgen]
@@ -68,7 +76,7 @@ impl Session {
     pub fn new(options: JsValue) -> Result<Session, JsValue> {
         let options = bridge::init_options(&options).map_err(|e| bridge::error_value(&e))?;
         let platform = WxPlatform::from_global(options.timeout_ms).map_err(|e| bridge::error_value(&e))?;
-        let protocol = Box::new(presets::default(&options.base_url));
+        let protocol = Box::new(options.protocol);
         Ok(Session { core: Rc::new(session::Session::new(platform, protocol, options.config)) })
     }
 
@@ -78,12 +86,35 @@ impl Session {
         self.core.platform().set_listener(listener);
     }
 
-    /// Background duties of a fresh launch: retry revocations the server never confirmed.
+    /// Background duties of a fresh launch: retry revocations the server never confirmed, now and
+    /// whenever the network comes back.
     pub fn start(&self) {
+        retry_revocations_soon(&self.core);
         let core = Rc::clone(&self.core);
-        spawn_local(async move {
-            core.retry_revocations().await;
+        let on_change = Closure::<dyn FnMut(JsValue)>::new(move |status: JsValue| {
+            if wx::get(&status, "isConnected").as_bool() == Some(true) {
+                retry_revocations_soon(&core);
+            }
         });
+        // One listener for the app's whole life, so the closure is deliberately never freed.
+        if self.core.platform().on_network_change(on_change.as_ref().unchecked_ref()) {
+            on_change.forget();
+        }
+    }
+
+    /// `wx.request` with the session's token; resolves `{ statusCode, data, header }` (2xx),
+    /// rejects with a coded error otherwise. `options.loadingText` shows a loading toast meanwhile.
+    pub fn request(&self, options: JsValue) -> Promise {
+        let core = Rc::clone(&self.core);
+        let call = bridge::request_options(&options, core.base_url());
+        promise(async move {
+            let (call, loading) = call.map_err(|e| bridge::error_value(&e))?;
+            let result = core.request(&call, loading.as_deref()).await;
+            if revocations::has_pending(core.platform()) {
+                retry_revocations_soon(&core);
+            }
+            result.map_err(|e| bridge::error_value(&e))
+        })
     }
 
     /// Logs in; resolves `{ token, uid?, userInfo?, expiresAt? }`.

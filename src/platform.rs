@@ -119,11 +119,34 @@ pub enum SessionEvent {
     Invalidated,
 }
 
+/// How the token rides on one of the app's own requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenOnRequest {
+    /// A header name and its full value (`Authorization`, `Bearer <t>`).
+    Header(String, String),
+    /// A query parameter name and the token.
+    Query(String, String),
+}
+
+/// One of the app's own requests as the platform holds it (for `wx`, the options object).
+pub trait AppCall {
+    /// The absolute URL it goes to.
+    fn url(&self) -> String;
+}
+
 /// Everything the session needs from its environment.
 ///
 /// Async methods never need `Send`: wasm is single-threaded and the session is too.
 #[allow(async_fn_in_trait)]
 pub trait Platform {
+    /// The app's own request (`request(options)`), opaque to the session but for its URL.
+    type Call: AppCall;
+    /// The answer to it, handed back to the app untouched.
+    type Reply;
+    /// Sends one of the app's own requests, with the token if given. `NETWORK` when nothing came back.
+    async fn send_call(&self, call: &Self::Call, token: Option<&TokenOnRequest>) -> Result<Self::Reply, SessionError>;
+    /// Status and body text of a reply, for the protocol to judge.
+    fn reply_summary(&self, reply: &Self::Reply) -> HttpResponse;
     /// `wx.login`: a fresh one-time code, or why there is none (`WX_LOGIN_FAILED`/`WX_UNAVAILABLE`).
     async fn login_code(&self) -> Result<LoginCode, SessionError>;
     /// `wx.checkSession`: whether WeChat's own session (session_key) is still valid.

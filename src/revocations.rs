@@ -30,6 +30,11 @@ pub fn pending(platform: &impl Platform) -> Vec<Token> {
     }
 }
 
+/// Whether anything is queued (one storage read; no parsing when the key is absent).
+pub fn has_pending(platform: &impl Platform) -> bool {
+    platform.read(KEY_PENDING) != StoredValue::Missing
+}
+
 /// Adds a token to the queue (once).
 pub fn queue(platform: &impl Platform, token: &Token) {
     let mut tokens = pending(platform);

@@ -11,8 +11,8 @@ use std::cell::{Cell, RefCell};
 use crate::error::SessionError;
 use crate::flight::{in_flight, Flight, Pilot};
 use crate::json::Json;
-use crate::platform::{Platform, Refresh, SessionEvent};
-use crate::protocol::{LoginGrant, Revocation, ServerProtocol, TokenStatus};
+use crate::platform::{AppCall, Platform, Refresh, SessionEvent, TokenOnRequest};
+use crate::protocol::{answer, failure, is_success, same_origin, LoginGrant, Revocation, ServerProtocol, TokenStatus};
 use crate::revocations;
 use crate::store::{self, Loaded, StoredSession, Token};
 
@@ -25,6 +25,8 @@ pub struct SessionConfig {
     pub logout_loading_text: String,
     /// How long a successful server check is trusted without asking again, in ms.
     pub check_trust_ms: u64,
+    /// How many times one request may re-login and replay after "session invalid".
+    pub relogin_limit: u32,
 }
 
 impl Default for SessionConfig {
@@ -33,6 +35,7 @@ impl Default for SessionConfig {
             login_loading_text: "登陆中".to_owned(),
             logout_loading_text: "退出登陆中".to_owned(),
             check_trust_ms: 5 * 60 * 1000,
+            relogin_limit: 1,
         }
     }
 }
@@ -109,6 +112,11 @@ impl<P: Platform> Session<P> {
             logout_seat: RefCell::new(None),
             revoking: Cell::new(false),
         }
+    }
+
+    /// The server's base URL.
+    pub fn base_url(&self) -> &str {
+        self.protocol.base_url()
     }
 
     /// The platform underneath (tests inspect their fakes through it).
@@ -262,6 +270,62 @@ impl<P: Platform> Session<P> {
         };
         self.platform.refresh(refresh);
         pilot.land(LogoutOutcome { was_logged_in: token.is_some(), server })
+    }
+
+    /// Sends one of the app's own requests. The token goes only to the server's own origin; when
+    /// the server answers "session invalid", the session re-logs in (one login shared by every
+    /// request that needs it) and replays, at most `relogin_limit` times. Never loops, always
+    /// settles. Non-2xx answers reject with `SERVER_ERROR` / `SERVER_REJECTED` and the status.
+    pub async fn request(&self, call: &P::Call, loading: Option<&str>) -> Result<P::Reply, SessionError> {
+        let title = loading.unwrap_or("");
+        self.show_loading(title);
+        let result = self.request_with_relogin(call).await;
+        self.hide_loading(title);
+        result
+    }
+
+    async fn request_with_relogin(&self, call: &P::Call) -> Result<P::Reply, SessionError> {
+        let ours = same_origin(&call.url(), self.protocol.base_url());
+        let epoch = self.epoch.get();
+        let mut relogins = 0;
+        loop {
+            let token = if ours { self.token() } else { None };
+            let carried = token.as_ref().and_then(|t| self.token_on_request(t));
+            let reply = self.platform.send_call(call, carried.as_ref()).await?;
+            let summary = self.platform.reply_summary(&reply);
+            if !ours || !self.protocol.says_session_invalid(&summary) {
+                return if is_success(summary.status) { Ok(reply) } else { Err(failure(&summary)) };
+            }
+            if self.epoch.get() != epoch {
+                // The user logged out meanwhile: a request must never log them back in.
+                return Err(SessionError::LoggedOut);
+            }
+            if relogins >= self.config.relogin_limit {
+                if let Some(token) = &token {
+                    self.forget(token, SessionEvent::Invalidated);
+                }
+                return Err(SessionError::SessionInvalid(answer(&summary)));
+            }
+            relogins += 1;
+            let current = self.token();
+            // If another caller already replaced the rejected token, just replay with the new one.
+            if current.is_none() || current == token {
+                if let Some(token) = &token {
+                    self.forget(token, SessionEvent::Invalidated);
+                }
+                self.login().await?;
+                if self.epoch.get() != epoch {
+                    return Err(SessionError::LoggedOut);
+                }
+            }
+        }
+    }
+
+    fn token_on_request(&self, token: &Token) -> Option<TokenOnRequest> {
+        if let Some((name, value)) = self.protocol.token_header(token) {
+            return Some(TokenOnRequest::Header(name, value));
+        }
+        self.protocol.token_query().map(|name| TokenOnRequest::Query(name.to_owned(), token.as_str().to_owned()))
     }
 
     /// Asks the server to revoke `token`; if it cannot confirm, queues the token for later.

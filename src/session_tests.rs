@@ -237,3 +237,80 @@ fn empty_loading_text_shows_no_loading() {
     block_on(s.login()).unwrap();
     assert!(s.platform().loading.borrow().is_empty());
 }
+
+// ---------------------------------------------------------------- request()
+
+use crate::protocol::{origin, same_origin};
+use crate::testing::TestCall;
+
+fn call(url: &str) -> TestCall {
+    TestCall(url.to_owned())
+}
+
+#[test]
+fn the_token_goes_only_to_the_servers_own_origin() {
+    let s = session();
+    block_on(s.login()).unwrap();
+    let wx = s.platform();
+    block_on(s.request(&call("https://api.test/api/orders"), None)).unwrap();
+    let _ = block_on(s.request(&call("https://cdn.example.com/api/x"), None));
+    let _ = block_on(s.request(&call("https://api.test.evil.com/api/x"), None));
+    let requests = wx.requests.borrow();
+    assert_eq!(requests[1].headers, vec![("Authorization".to_owned(), "Bearer tok-1".to_owned())]);
+    assert!(requests[2].headers.is_empty(), "token leaked to another host");
+    assert!(requests[3].headers.is_empty(), "token leaked to a look-alike host");
+}
+
+#[test]
+fn origins_are_compared_strictly() {
+    assert_eq!(origin("HTTPS://API.Test:8443/x?y").as_deref(), Some("https://api.test:8443"));
+    assert_eq!(origin("https://api.test@evil.example/"), None);
+    assert_eq!(origin("ftp://api.test/"), None);
+    assert_eq!(origin("/relative"), None);
+    assert!(same_origin("https://api.test/a", "https://api.test"));
+    assert!(!same_origin("http://api.test/a", "https://api.test"));
+    assert!(!same_origin("https://api.test:444/a", "https://api.test"));
+}
+
+#[test]
+fn an_expired_session_re_logs_in_once_and_replays() {
+    let s = session();
+    let wx = s.platform();
+    wx.put("token", text("expired-on-server"));
+    let reply = block_on(s.request(&call("https://api.test/api/orders"), Some("加载中"))).unwrap();
+    assert_eq!(reply.status, 200);
+    let log: Vec<String> = wx.requests.borrow().iter().map(|r| r.url.replace("https://api.test", "")).collect();
+    assert_eq!(log, ["/api/orders", "/auth/login", "/api/orders"]);
+    assert_eq!(wx.wx_logins.get(), 1);
+    assert_eq!(wx.stored("token"), text("tok-1"));
+    assert!(wx.loading_balanced());
+}
+
+#[test]
+fn a_server_that_keeps_rejecting_ends_with_session_invalid_not_a_loop() {
+    let s = session();
+    let wx = s.platform();
+    wx.put("token", text("expired-on-server"));
+    // Every login succeeds, but the app endpoint keeps answering 401.
+    for _ in 0..10 {
+        wx.fail_next(Fault::Status(401, r#"{"error":{"code":"SESSION_INVALID","message":"登陆状态已失效"}}"#));
+    }
+    wx.faults.borrow_mut().insert(1, Fault::Status(200, r#"{"token":"tok-x"}"#));
+    let error = block_on(s.request(&call("https://api.test/api/orders"), None)).unwrap_err();
+    assert_eq!(error.code(), "SESSION_INVALID");
+    assert_eq!(error.status(), Some(401));
+    assert_eq!(wx.requests.borrow().len(), 3, "one request, one login, one replay");
+    assert!(s.token().is_none());
+}
+
+#[test]
+fn request_errors_carry_status_and_server_message() {
+    let s = session();
+    let wx = s.platform();
+    wx.fail_next(Fault::Status(503, r#"{"error":{"code":"MAINTENANCE","message":"维护中"}}"#));
+    let error = block_on(s.request(&call("https://api.test/api/orders"), None)).unwrap_err();
+    assert_eq!((error.code(), error.status()), ("SERVER_ERROR", Some(503)));
+    assert_eq!(error.server_message().and_then(|m| m.message.as_deref()), Some("维护中"));
+    wx.fail_next(Fault::Network);
+    assert_eq!(block_on(s.request(&call("https://api.test/api/orders"), None)).unwrap_err().code(), "NETWORK");
+}

@@ -8,7 +8,18 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
 use crate::error::SessionError;
-use crate::platform::{HttpRequest, HttpResponse, LoginCode, Platform, Refresh, SessionEvent, StoredValue};
+use crate::platform::{
+    AppCall, HttpRequest, HttpResponse, LoginCode, Method, Platform, Refresh, SessionEvent, StoredValue, TokenOnRequest,
+};
+
+/// An app request in native tests: just a URL (GET).
+pub struct TestCall(pub String);
+
+impl AppCall for TestCall {
+    fn url(&self) -> String {
+        self.0.clone()
+    }
+}
 
 /// Runs a future whose fakes never actually wait.
 pub fn block_on<F: Future>(future: F) -> F::Output {
@@ -111,12 +122,32 @@ impl FakeWx {
                 Some(t) if self.live_tokens.borrow_mut().remove(&t) => ok(r#"{"revoked":true}"#.into()),
                 _ => HttpResponse { status: 400, body: r#"{"error":{"code":"SESSION_INVALID","message":"登陆状态已失效"}}"#.into() },
             },
+            // Any other path is an app endpoint that needs a live token.
+            _ if path.starts_with("/api/") => match Self::bearer(request) {
+                Some(t) if self.live_tokens.borrow().contains(&t) => ok(r#"{"ok":true}"#.into()),
+                _ => HttpResponse { status: 401, body: r#"{"error":{"code":"SESSION_INVALID","message":"登陆状态已失效"}}"#.into() },
+            },
             _ => HttpResponse { status: 404, body: "<html>not found</html>".into() },
         }
     }
 }
 
 impl Platform for FakeWx {
+    type Call = TestCall;
+    type Reply = HttpResponse;
+
+    async fn send_call(&self, call: &TestCall, token: Option<&TokenOnRequest>) -> Result<HttpResponse, SessionError> {
+        let headers = match token {
+            Some(TokenOnRequest::Header(name, value)) => vec![(name.clone(), value.clone())],
+            _ => Vec::new(),
+        };
+        self.send(&HttpRequest { method: Method::Get, url: call.0.clone(), headers, body: None }).await
+    }
+
+    fn reply_summary(&self, reply: &HttpResponse) -> HttpResponse {
+        reply.clone()
+    }
+
     async fn login_code(&self) -> Result<LoginCode, SessionError> {
         self.wx_logins.set(self.wx_logins.get() + 1);
         if self.login_fails.get() {

@@ -49,6 +49,8 @@ pub enum Revocation {
 /// One server's dialect of the login protocol. [`ProtocolSpec`] implements it for every built-in
 /// and configured protocol.
 pub trait ServerProtocol {
+    /// The server's base URL; the token is only ever sent to its origin.
+    fn base_url(&self) -> &str;
     /// The request that exchanges a `wx.login` code for a token.
     fn login_request(&self, code: &LoginCode) -> HttpRequest;
     /// Decodes the login answer.
@@ -122,4 +124,27 @@ pub fn json_body(response: &HttpResponse) -> Result<Json, SessionError> {
 /// Whether the status is 2xx.
 pub fn is_success(status: u16) -> bool {
     (200..300).contains(&status)
+}
+
+/// `scheme://host[:port]` of an absolute http(s) URL, lower-cased; `None` for anything else.
+pub fn origin(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "https" && scheme != "http" {
+        return None;
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    // user:pass@host would let `https://api.example.com@evil.example` pass a prefix check.
+    if authority.is_empty() || authority.contains('@') || authority.contains('\\') {
+        return None;
+    }
+    let mut origin = scheme;
+    origin.push_str("://");
+    origin.push_str(&authority.to_ascii_lowercase());
+    Some(origin)
+}
+
+/// Whether `url` is on the same origin as `base_url` (the only place the token may go).
+pub fn same_origin(url: &str, base_url: &str) -> bool {
+    matches!((origin(url), origin(base_url)), (Some(a), Some(b)) if a == b)
 }

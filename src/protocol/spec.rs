@@ -190,6 +190,10 @@ fn bad(response: &HttpResponse, detail: &str) -> SessionError {
 }
 
 impl ServerProtocol for ProtocolSpec {
+    fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
     fn login_request(&self, code: &LoginCode) -> HttpRequest {
         let mut builder = self.request(&self.login);
         let code = (self.code_field.clone(), Json::String(code.0.clone()));

@@ -12,7 +12,19 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
 use crate::error::SessionError;
-use crate::platform::{HttpRequest, HttpResponse, LoginCode, Platform, Refresh, SessionEvent, StoredValue};
+use crate::platform::{
+    AppCall, HttpRequest, HttpResponse, LoginCode, Platform, Refresh, SessionEvent, StoredValue, TokenOnRequest,
+};
+use crate::protocol::spec::percent_encode;
+
+/// Keys of `request(options)` that belong to the session, not to `wx.request`.
+pub const SESSION_REQUEST_KEYS: [&str; 4] = ["loadingText", "success", "fail", "complete"];
+
+impl AppCall for Object {
+    fn url(&self) -> String {
+        get(self, "url").as_string().unwrap_or_default()
+    }
+}
 
 /// `wx.login` gives up after this long: WeChat's own default can leave the promise hanging.
 const WX_LOGIN_TIMEOUT_MS: u32 = 10_000;
@@ -39,6 +51,11 @@ impl WxPlatform {
     /// Sets the function that receives change events.
     pub fn set_listener(&self, listener: Option<Function>) {
         *self.listener.borrow_mut() = listener;
+    }
+
+    /// Registers `listener` with `wx.onNetworkStatusChange`; false if the API is missing.
+    pub fn on_network_change(&self, listener: &Function) -> bool {
+        self.call("onNetworkStatusChange", &[listener]).is_ok()
     }
 
     fn api(&self, name: &str) -> Result<Function, SessionError> {
@@ -69,6 +86,42 @@ impl WxPlatform {
 }
 
 impl Platform for WxPlatform {
+    type Call = Object;
+    type Reply = JsValue;
+
+    async fn send_call(&self, call: &Object, token: Option<&TokenOnRequest>) -> Result<JsValue, SessionError> {
+        // A copy: the app's options object is never modified.
+        let options = Object::assign(&Object::new(), call);
+        for key in SESSION_REQUEST_KEYS {
+            let _ = Reflect::delete_property(&options, &JsValue::from_str(key));
+        }
+        let header = Object::new();
+        if let Ok(given) = get(call, "header").dyn_into::<Object>() {
+            Object::assign(&header, &given);
+        }
+        match token {
+            Some(TokenOnRequest::Header(name, value)) => set(&header, name, &JsValue::from_str(value)),
+            Some(TokenOnRequest::Query(name, value)) => {
+                let mut url = call.url();
+                url.push(if url.contains('?') { '&' } else { '?' });
+                percent_encode(name, &mut url);
+                url.push('=');
+                percent_encode(value, &mut url);
+                set(&options, "url", &JsValue::from_str(&url));
+            }
+            None => {}
+        }
+        set(&options, "header", &header);
+        if get(&options, "timeout").is_undefined() {
+            set(&options, "timeout", &JsValue::from(self.timeout_ms));
+        }
+        self.call_async("request", &options).await.map_err(|e| SessionError::Network(describe(&e)))
+    }
+
+    fn reply_summary(&self, reply: &JsValue) -> HttpResponse {
+        HttpResponse { status: status_of(reply), body: text_of(&get(reply, "data")) }
+    }
+
     async fn login_code(&self) -> Result<LoginCode, SessionError> {
         let options = Object::new();
         set(&options, "timeout", &JsValue::from(WX_LOGIN_TIMEOUT_MS));
@@ -101,8 +154,7 @@ impl Platform for WxPlatform {
         }
         set(&options, "header", &header);
         let answer = self.call_async("request", &options).await.map_err(|e| SessionError::Network(describe(&e)))?;
-        let status = get(&answer, "statusCode").as_f64().filter(|s| (0.0..1000.0).contains(s)).unwrap_or(0.0) as u16;
-        Ok(HttpResponse { status, body: text_of(&get(&answer, "data")) })
+        Ok(HttpResponse { status: status_of(&answer), body: text_of(&get(&answer, "data")) })
     }
 
     fn read(&self, key: &str) -> StoredValue {
@@ -208,6 +260,11 @@ fn stored_value(value: &JsValue) -> StoredValue {
         Some(json) => StoredValue::Json(json),
         None => StoredValue::Unreadable,
     }
+}
+
+/// `statusCode` of a `wx.request` answer (0 when absent or absurd).
+fn status_of(answer: &JsValue) -> u16 {
+    get(answer, "statusCode").as_f64().filter(|s| (0.0..1000.0).contains(s)).unwrap_or(0.0) as u16
 }
 
 /// A response body as text: `wx.request` hands back a string when asked for text, but a runtime

@@ -24,6 +24,8 @@ function fresh() {
     events: [],
     reLaunched: [],
     networkListeners: [],
+    script: null, // fixture replay: the exchanges the next requests must match, in order
+    mismatches: [],
   };
 }
 
@@ -76,7 +78,7 @@ const wx = {
     count('login');
     later(() => {
       if (state.loginFails) options.fail({ errMsg: 'login:fail 系统错误' });
-      else options.success({ errMsg: 'login:ok', code: 'code-' + state.counts.login });
+      else options.success({ errMsg: 'login:ok', code: 'CODE-' + state.counts.login });
     });
   },
   checkSession(options) {
@@ -86,6 +88,7 @@ const wx = {
   request(options) {
     count('request');
     state.requests.push({ url: options.url, method: options.method, header: options.header, data: options.data });
+    if (state.script) return replay(options);
     const fault = state.faults.shift();
     later(() => {
       if (fault && fault.kind === 'network') return options.fail({ errMsg: 'request:fail timeout' });
@@ -127,6 +130,32 @@ const wx = {
     state.networkListeners.push(listener);
   },
 };
+
+/** Answers from the fixture script, recording every way the request differs from the recording. */
+function replay(options) {
+  const exchange = state.script.shift();
+  const wrong = (what, got, want) => state.mismatches.push(`${state.requests.length}: ${what} ${JSON.stringify(got)} != ${JSON.stringify(want)}`);
+  if (!exchange) {
+    wrong('unexpected request', options.url, 'none');
+    return later(() => options.fail({ errMsg: 'request:fail no fixture left' }));
+  }
+  const recorded = exchange.request;
+  if (recorded) {
+    const header = options.header || {};
+    if (options.method !== recorded.method) wrong('method', options.method, recorded.method);
+    if (options.url !== state.scriptBase + recorded.url) wrong('url', options.url, state.scriptBase + recorded.url);
+    if ((options.data === undefined ? undefined : options.data) !== recorded.body) wrong('body', options.data, recorded.body);
+    if (header['Content-Type'] !== recorded.contentType) wrong('content type', header['Content-Type'], recorded.contentType);
+    if (recorded.header && header[recorded.header[0]] !== recorded.header[1]) wrong('header ' + recorded.header[0], header[recorded.header[0]], recorded.header[1]);
+  }
+  later(() => {
+    let data = exchange.response.body;
+    if (options.dataType === undefined || options.dataType === 'json') {
+      try { data = JSON.parse(data); } catch (e) { /* raw string, as wx does */ }
+    }
+    options.success({ statusCode: exchange.response.status, data, header: {} });
+  });
+}
 
 const page = {
   onShow() {
@@ -173,3 +202,16 @@ export function fireNetworkChange(isConnected) { state.networkListeners.forEach(
 /** A listener that records event types, and the record. */
 export function recorder() { return (event) => state.events.push(event.type + (event.userInfo ? ':' + event.userInfo.nickName : '')); }
 export function events() { return state.events.join('|'); }
+
+/** Replays `names` from a fixture file's exchanges for the next requests. */
+export function useScript(fixtureJson, names) {
+  const fixture = JSON.parse(fixtureJson);
+  state.scriptBase = fixture.baseUrl;
+  state.script = names.split(' ').filter(Boolean).map((n) => {
+    if (!fixture.exchanges[n]) throw new Error('no fixture ' + n + ' in ' + fixture.protocol);
+    return fixture.exchanges[n];
+  });
+}
+export function scriptLeft() { return state.script ? state.script.length : 0; }
+export function mismatches() { return state.mismatches.join('\n'); }
+export function lastRequestUrl() { const r = state.requests[state.requests.length - 1]; return r ? r.url : ''; }

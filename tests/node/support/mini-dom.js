@@ -514,10 +514,15 @@ class TouchEvent extends Event {
 /**
  * Defines window, document and the DOM classes on `scope` (normally globalThis) and returns the
  * window. Call it before requiring miniprogram-simulate.
+ *
+ * As in a browser, `window` is the global object itself, not a separate object: js-sys looks the
+ * global up as `self`, then `window`, then `globalThis`, so a separate window would hide `wx` and
+ * the other globals from the wasm module.
  */
 function installDom(scope = globalThis) {
   const document = new Document();
-  const window = {
+  const globals = {
+    window: scope,
     document,
     Node: DomNode,
     Element,
@@ -526,8 +531,6 @@ function installDom(scope = globalThis) {
     Comment,
     DocumentFragment,
     Document,
-    Event,
-    CustomEvent,
     Touch,
     TouchEvent,
     innerWidth: 375,
@@ -536,26 +539,11 @@ function installDom(scope = globalThis) {
     requestAnimationFrame: (fn) => setTimeout(() => fn(Date.now()), 16),
     cancelAnimationFrame: (id) => clearTimeout(id),
   };
-  window.window = window;
-  document.defaultView = window;
-  const globals = {
-    window,
-    document,
-    Node: DomNode,
-    Element,
-    HTMLElement: Element,
-    Text,
-    Comment,
-    DocumentFragment,
-    Touch,
-    TouchEvent,
-    requestAnimationFrame: window.requestAnimationFrame,
-    cancelAnimationFrame: window.cancelAnimationFrame,
-  };
   Object.keys(globals).forEach((name) => {
     Object.defineProperty(scope, name, { value: globals[name], writable: true, configurable: true });
   });
-  return window;
+  document.defaultView = scope;
+  return scope;
 }
 
 module.exports = { installDom, Document, Element, Text, DocumentFragment, TouchEvent, Touch };

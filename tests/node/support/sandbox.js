@@ -24,7 +24,11 @@
  *               openPage(route, methods?) pushes a page object that counts its onShow calls
  *               (page.shows); wx.reLaunch/redirectTo/navigateTo/navigateBack update the stack
  *   app         what getApp() returns ({ globalData: {} } unless replaced)
- *   realm       the context's JSON/Promise/Error constructors (for values handed inside)
+ *   toRealm(v)  a copy of plain data made inside the context. Pass arguments through it:
+ *               `session.init(sb.toRealm({ baseUrl }))` — an object made out here fails the
+ *               module's `instanceof Object` checks (the wasm glue runs in the context's realm),
+ *               which on a device, where everything shares one realm, cannot happen
+ *   realm       the context's JSON/Promise/Error/TypeError/Uint8Array/Array
  *
  * Globals inside: console, setTimeout/clearTimeout/setInterval/clearInterval (numeric ids), wx,
  * WXWebAssembly, getCurrentPages, getApp, plus the language built-ins (Promise, JSON, Math, Date…)
@@ -81,6 +85,7 @@ function createSandbox(options = {}) {
     app: realm.JSON.parse('{"globalData":{}}'),
     require: (request) => requireFrom(null, request),
     run: (code, filename) => vm.runInContext(code, context, { filename: filename || 'sandbox-snippet.js' }),
+    toRealm: (value) => (value === undefined ? undefined : realm.JSON.parse(JSON.stringify(value))),
     openPage,
   };
 

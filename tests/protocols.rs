@@ -1,0 +1,226 @@
+//! Every built-in protocol in headless Chromium, through the exported `Session`, against the
+//! hand-written fixtures in tests/fixtures/protocols: the fake `wx.request` replays the recorded
+//! answers and checks that each request matches its recording (method, URL, body, content type,
+//! token placement).
+
+#![cfg(target_arch = "wasm32")]
+
+use js_sys::{Object, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+use wx_session::Session;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen(module = "/tests/support/fake_wx.js")]
+extern "C" {
+    fn reset();
+    #[wasm_bindgen(js_name = useScript)]
+    fn use_script(fixture: &str, names: &str);
+    #[wasm_bindgen(js_name = scriptLeft)]
+    fn script_left() -> u32;
+    fn mismatches() -> String;
+    #[wasm_bindgen(js_name = putStorage)]
+    fn put_storage(key: &str, value: &JsValue);
+    #[wasm_bindgen(js_name = storageJson)]
+    fn storage_json() -> String;
+    fn count_of(name: &str) -> u32;
+    #[wasm_bindgen(js_name = lastRequestUrl)]
+    fn last_request_url() -> String;
+    #[wasm_bindgen(js_name = lastRequestHeader)]
+    fn last_request_header(name: &str) -> JsValue;
+}
+
+struct Protocol {
+    name: &'static str,
+    fixture: &'static str,
+    base: &'static str,
+}
+
+const PROTOCOLS: [Protocol; 4] = [
+    Protocol { name: "default", fixture: include_str!("fixtures/protocols/default.json"), base: "https://api.example.com" },
+    Protocol { name: "egg", fixture: include_str!("fixtures/protocols/egg.json"), base: "https://egg.example.com" },
+    Protocol { name: "apifm", fixture: include_str!("fixtures/protocols/apifm.json"), base: "https://api.it120.cc/demo" },
+    Protocol { name: "litemall", fixture: include_str!("fixtures/protocols/litemall.json"), base: "https://mall.example.com/wx" },
+];
+
+fn get(value: &JsValue, key: &str) -> JsValue {
+    Reflect::get(value, &JsValue::from_str(key)).unwrap()
+}
+
+fn session(protocol: &Protocol) -> Session {
+    reset();
+    let options = Object::new();
+    Reflect::set(&options, &"baseUrl".into(), &protocol.base.into()).unwrap();
+    Reflect::set(&options, &"protocol".into(), &protocol.name.into()).unwrap();
+    Session::new(options.into()).unwrap()
+}
+
+async fn settle(promise: Promise) -> Result<JsValue, JsValue> {
+    JsFuture::from(promise).await
+}
+
+fn script(protocol: &Protocol, names: &str) {
+    use_script(protocol.fixture, names);
+}
+
+fn assert_script_played(protocol: &Protocol, what: &str) {
+    assert_eq!(mismatches(), "", "{}/{what}: requests differ from the fixtures", protocol.name);
+    assert_eq!(script_left(), 0, "{}/{what}: not every recorded exchange was used", protocol.name);
+}
+
+#[wasm_bindgen_test]
+async fn login_follows_each_protocol() {
+    for protocol in &PROTOCOLS {
+        let session = session(protocol);
+        script(protocol, "login_ok");
+        let result = settle(session.login()).await.unwrap();
+        assert_eq!(get(&result, "token").as_string().as_deref(), Some("TOKEN-1"), "{}", protocol.name);
+        assert_script_played(protocol, "login");
+        assert!(storage_json().starts_with(r#"{"token":"TOKEN-1""#), "{}: {}", protocol.name, storage_json());
+    }
+}
+
+#[wasm_bindgen_test]
+async fn login_failures_follow_each_protocol() {
+    let cases = [
+        ("default", "login_rejected", "SERVER_REJECTED"),
+        ("default", "login_busy", "SERVER_ERROR"),
+        ("egg", "login_rejected", "SERVER_ERROR"),
+        ("egg", "login_garbage", "BAD_RESPONSE"),
+        ("apifm", "login_not_registered", "NOT_REGISTERED"),
+        ("apifm", "login_rejected", "SERVER_REJECTED"),
+        ("litemall", "login_rejected", "SERVER_REJECTED"),
+    ];
+    for (name, exchange, code) in cases {
+        let protocol = PROTOCOLS.iter().find(|p| p.name == name).unwrap();
+        let session = session(protocol);
+        script(protocol, exchange);
+        let error = settle(session.login()).await.unwrap_err();
+        assert_eq!(get(&error, "code").as_string().as_deref(), Some(code), "{name}/{exchange}");
+        assert_eq!(storage_json(), "{}", "{name}/{exchange}");
+        assert_script_played(protocol, exchange);
+    }
+}
+
+#[wasm_bindgen_test]
+async fn the_not_registered_error_carries_the_servers_words() {
+    let protocol = &PROTOCOLS[2];
+    let session = session(protocol);
+    script(protocol, "login_not_registered");
+    let error = settle(session.login()).await.unwrap_err();
+    assert_eq!(get(&error, "serverCode").as_string().as_deref(), Some("10000"));
+    assert_eq!(get(&error, "serverMessage").as_string().as_deref(), Some("用户不存在,请先注册"));
+}
+
+#[wasm_bindgen_test]
+async fn check_follows_each_protocol() {
+    for protocol in &PROTOCOLS {
+        for (exchange, expected) in [("check_valid", true), ("check_invalid", false)] {
+            let session = session(protocol);
+            put_storage("token", &"TOKEN-1".into());
+            let has_check = protocol.fixture.contains("\"check_valid\"");
+            script(protocol, if has_check { exchange } else { "" });
+            let result = settle(session.check_has_logined()).await.unwrap();
+            // Without a check endpoint (egg) only WeChat's session and the expiry decide.
+            let expected = if has_check { expected } else { true };
+            assert_eq!(result.as_bool(), Some(expected), "{}/{exchange}", protocol.name);
+            let stored = if expected { r#"{"token":"TOKEN-1"}"# } else { "{}" };
+            assert_eq!(storage_json(), stored, "{}/{exchange}", protocol.name);
+            assert_script_played(protocol, exchange);
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+async fn logout_follows_each_protocol() {
+    for protocol in &PROTOCOLS {
+        for (exchange, server) in [("logout_ok", "revoked"), ("logout_invalid", "alreadyInvalid")] {
+            let session = session(protocol);
+            put_storage("token", &"TOKEN-1".into());
+            script(protocol, exchange);
+            let result = settle(session.logout(JsValue::UNDEFINED)).await.unwrap();
+            assert_eq!(get(&result, "server").as_string().as_deref(), Some(server), "{}/{exchange}", protocol.name);
+            assert_eq!(get(&result, "serverConfirmed"), JsValue::TRUE);
+            assert_eq!(storage_json(), "{}", "{}/{exchange}", protocol.name);
+            assert_script_played(protocol, exchange);
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_request_re_logs_in_and_replays_with_each_protocols_token() {
+    for protocol in &PROTOCOLS {
+        let session = session(protocol);
+        put_storage("token", &"TOKEN-0".into());
+        script(protocol, "request_invalid login_ok request_ok");
+        let options = Object::new();
+        Reflect::set(&options, &"url".into(), &"/orders".into()).unwrap();
+        let reply = settle(session.request(options.into())).await.unwrap();
+        assert_eq!(get(&reply, "statusCode").as_f64(), Some(200.0), "{}", protocol.name);
+        assert_script_played(protocol, "request");
+        assert_eq!(count_of("login"), 1, "{}", protocol.name);
+        let url = last_request_url();
+        match protocol.name {
+            "apifm" => assert_eq!(url, format!("{}/orders?token=TOKEN-1", protocol.base)),
+            "litemall" => assert_eq!(last_request_header("X-Litemall-Token").as_string().as_deref(), Some("TOKEN-1")),
+            "egg" => assert_eq!(last_request_header("token").as_string().as_deref(), Some("TOKEN-1")),
+            _ => assert_eq!(last_request_header("Authorization").as_string().as_deref(), Some("Bearer TOKEN-1")),
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_custom_protocol_is_configured_not_coded() {
+    reset();
+    let options = js_sys::JSON::parse(
+        r#"{"baseUrl":"https://custom.example.com","protocol":{
+            "format":"form",
+            "login":{"path":"/v2/session","codeField":"js_code","fields":{"app":"shop"}},
+            "tokenPath":"result.accessToken","uidPath":"result.user.id","userInfoPath":null,"expiresInPath":"result.ttl",
+            "success":{"path":"status","values":["ok"]},
+            "invalidSession":{"statuses":[401,419],"path":"status","values":["expired"]},
+            "check":{"method":"GET","path":"/v2/session/check","valid":{"path":"status","values":["ok"]}},
+            "logout":{"method":"POST","path":"/v2/session/end"},
+            "token":{"header":"X-Session","prefix":"S "}}}"#,
+    )
+    .unwrap();
+    let session = Session::new(options).unwrap();
+    let fixture = r#"{"protocol":"custom","baseUrl":"https://custom.example.com","exchanges":{
+        "login":{"request":{"method":"POST","url":"/v2/session","contentType":"application/x-www-form-urlencoded","body":"js_code=CODE-1&app=shop"},
+                 "response":{"status":200,"body":"{\"status\":\"ok\",\"result\":{\"accessToken\":\"TOKEN-1\",\"user\":{\"id\":7},\"ttl\":60}}"}},
+        "check":{"request":{"method":"GET","url":"/v2/session/check","header":["X-Session","S TOKEN-1"]},
+                 "response":{"status":200,"body":"{\"status\":\"expired\"}"}}}}"#;
+    use_script(fixture, "login");
+    let result = settle(session.login()).await.unwrap();
+    assert_eq!(get(&result, "uid").as_f64(), Some(7.0));
+    assert!(get(&result, "expiresAt").as_f64().is_some());
+    assert_eq!(mismatches(), "");
+    let session = Session::new(js_sys::JSON::parse(r#"{"baseUrl":"https://custom.example.com","protocol":{"check":{"path":"/v2/session/check","valid":{"path":"status","values":["ok"]}},"invalidSession":{"path":"status","values":["expired"]},"token":{"header":"X-Session","prefix":"S "}}}"#).unwrap()).unwrap();
+    use_script(fixture, "check");
+    assert_eq!(settle(session.check_has_logined()).await.unwrap(), JsValue::FALSE);
+    assert_eq!(mismatches(), "");
+    assert_eq!(storage_json(), "{}");
+}
+
+#[wasm_bindgen_test]
+fn bad_protocol_configuration_names_the_option() {
+    reset();
+    for (protocol, option) in [
+        (r#""strapi""#, "protocol"),
+        (r#"{"preset":"nope"}"#, "protocol.preset"),
+        (r#"{"login":{"path":"no-slash"}}"#, "protocol.login.path"),
+        (r#"{"login":{"methd":"GET"}}"#, "protocol.login.methd"),
+        (r#"{"success":{"path":"code"}}"#, "protocol.success.values"),
+        (r#"{"invalidSession":{"statuses":[99]}}"#, "protocol.invalidSession.statuses"),
+        (r#"{"token":{}}"#, "protocol.token"),
+        (r#"{"format":"xml"}"#, "protocol.format"),
+        (r#"[1]"#, "protocol"),
+    ] {
+        let options = js_sys::JSON::parse(&format!(r#"{{"baseUrl":"https://a.example.com","protocol":{protocol}}}"#)).unwrap();
+        let Err(error) = Session::new(options) else { panic!("accepted {protocol}") };
+        assert_eq!(get(&error, "code").as_string().as_deref(), Some("INVALID_OPTIONS"), "{protocol}");
+        assert_eq!(get(&error, "option").as_string().as_deref(), Some(option), "{protocol}");
+    }
+}

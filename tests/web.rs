@@ -55,6 +55,12 @@ extern "C" {
     #[wasm_bindgen(js_name = fireNetworkChange)]
     fn fire_network_change(connected: bool);
     fn recorder() -> Function;
+    #[wasm_bindgen(js_name = revokeAll)]
+    fn revoke_all();
+    #[wasm_bindgen(js_name = requestsTo)]
+    fn requests_to(path: &str) -> u32;
+    #[wasm_bindgen(js_name = headersSentTo)]
+    fn headers_sent_to(host: &str) -> String;
     fn events() -> String;
 }
 
@@ -399,6 +405,123 @@ async fn loading_text_is_configurable() {
     assert_eq!(count_of("showLoading"), 0);
 }
 
+// ---------------------------------------------------------------- request(), races, events
+
+fn app_request(url: &str) -> JsValue {
+    let options = Object::new();
+    set(&options, "url", &JsValue::from_str(url));
+    options.into()
+}
+
+#[wasm_bindgen_test]
+async fn twenty_concurrent_expired_requests_cause_one_login_and_twenty_replays() {
+    let session = fresh_session();
+    settle(session.login()).await.unwrap();
+    revoke_all(); // the server forgot every session: all 20 requests will be answered 401
+    set_delay(3);
+    let calls: Vec<Promise> = (0..20).map(|i| session.request(app_request(&format!("/api/item/{i}")))).collect();
+    for call in calls {
+        let reply = settle(call).await.unwrap();
+        assert_eq!(get(&reply, "statusCode").as_f64(), Some(200.0));
+    }
+    assert_eq!(count_of("login"), 2, "one wx.login for the first login, one for the re-login");
+    assert_eq!(requests_to("/auth/login"), 2);
+    assert_eq!(count_of("request"), 2 + 20 + 20, "two logins, twenty first tries, twenty replays");
+    assert_eq!(session.get_token().as_deref(), Some("tok-2"));
+}
+
+#[wasm_bindgen_test]
+async fn the_token_never_goes_to_another_host() {
+    let session = fresh_session();
+    settle(session.login()).await.unwrap();
+    let _ = settle(session.request(app_request("https://cdn.example.com/api/x"))).await;
+    let _ = settle(session.request(app_request("https://api.test.evil.example/api/x"))).await;
+    assert_eq!(headers_sent_to("https://cdn.example.com"), "[{}]");
+    assert_eq!(headers_sent_to("https://api.test.evil.example"), "[{}]");
+    assert_eq!(count_of("login"), 1, "a foreign 401/404 must not trigger a re-login");
+}
+
+#[wasm_bindgen_test]
+async fn request_shows_its_loading_text_and_reports_errors_with_status() {
+    let session = fresh_session();
+    let options = app_request("/api/orders");
+    set(&options, "loadingText", &JsValue::from_str("加载中"));
+    fail_next_with(503, r#"{"error":{"code":"MAINTENANCE","message":"维护中"}}"#);
+    let error = settle(session.request(options)).await.unwrap_err();
+    assert_eq!(code_of(&error), "SERVER_ERROR");
+    assert_eq!(get(&error, "status").as_f64(), Some(503.0));
+    assert_eq!(get(&error, "serverMessage").as_string().as_deref(), Some("维护中"));
+    assert_eq!(loading_titles(), "加载中");
+    assert!(!loading_visible());
+    let error = settle(session.request(json(r#"{"method":"GET"}"#))).await.unwrap_err();
+    assert_eq!((code_of(&error), get(&error, "option").as_string()), ("INVALID_OPTIONS".to_owned(), Some("url".to_owned())));
+}
+
+#[wasm_bindgen_test]
+async fn a_request_in_flight_during_logout_never_logs_the_user_back_in() {
+    let session = fresh_session();
+    settle(session.login()).await.unwrap();
+    revoke_all(); // the request will come back 401 — after the user has logged out
+    set_delay(5);
+    let request = session.request(app_request("/api/orders"));
+    let logout = session.logout(JsValue::UNDEFINED);
+    settle(logout).await.unwrap();
+    let error = settle(request).await.unwrap_err();
+    assert_eq!(code_of(&error), "LOGGED_OUT");
+    assert_eq!(count_of("login"), 1);
+    assert_eq!(session.get_token(), None);
+    assert_eq!(storage_json(), "{}");
+}
+
+#[wasm_bindgen_test]
+async fn login_during_logout_ends_logged_in_with_a_fresh_token() {
+    let session = fresh_session();
+    settle(session.login()).await.unwrap();
+    set_delay(5);
+    let logout = session.logout(JsValue::UNDEFINED);
+    let login = session.login();
+    let result = settle(login).await.unwrap();
+    settle(logout).await.unwrap();
+    assert_eq!(get(&result, "token").as_string().as_deref(), Some("tok-2"));
+    assert_eq!(session.get_token().as_deref(), Some("tok-2"));
+    assert!(!is_live("tok-1") && is_live("tok-2"));
+}
+
+#[wasm_bindgen_test]
+async fn on_change_hears_login_logout_expiry_and_invalidation() {
+    let session = fresh_session();
+    settle(session.login()).await.unwrap();
+    settle(session.logout(JsValue::UNDEFINED)).await.unwrap();
+    put_storage("token", &JsValue::from_str("old"));
+    put_storage("tokenExpiresAt", &JsValue::from_f64(1.0));
+    assert_eq!(settle(session.check_has_logined()).await.unwrap(), JsValue::FALSE);
+    put_storage("token", &JsValue::from_str("revoked-elsewhere"));
+    assert_eq!(settle(session.check_has_logined()).await.unwrap(), JsValue::FALSE);
+    assert_eq!(events(), "login:测试用户 🐼|logout|expired|invalidated");
+}
+
+#[wasm_bindgen_test]
+async fn a_queued_revocation_is_sent_when_the_network_comes_back() {
+    let session = fresh_session();
+    session.start();
+    settle(session.login()).await.unwrap();
+    fail_next_with_network();
+    settle(session.logout(JsValue::UNDEFINED)).await.unwrap();
+    assert!(is_live("tok-1"));
+    fire_network_change(false);
+    sleep(5).await;
+    assert!(is_live("tok-1"), "offline: nothing to do yet");
+    fire_network_change(true);
+    for _ in 0..20 {
+        if !is_live("tok-1") {
+            break;
+        }
+        sleep(5).await;
+    }
+    assert!(!is_live("tok-1"));
+    assert_eq!(storage_json(), "{}");
+}
+
 async fn sleep(ms: i32) {
     let promise = Promise::new(&mut |resolve, _| {
         web_sys_free_set_timeout(&resolve, ms);
@@ -410,9 +533,4 @@ async fn sleep(ms: i32) {
 extern "C" {
     #[wasm_bindgen(js_name = setTimeout)]
     fn web_sys_free_set_timeout(callback: &Function, ms: i32);
-}
-
-#[allow(dead_code)]
-fn unused() {
-    fire_network_change(true);
 }

@@ -84,7 +84,7 @@ if (missing.length) {
     user = env.open('pages/user/user'); // what the navigation would show
     await env.until(() => user.data.ready);
     assert.match(user.text(), new RegExp(DEFAULT_NICKNAME));
-    assert.match(user.text(), new RegExp(`用户 ID ${fake.readStorage('uid')}`));
+    assert.match(user.text(), new RegExp(`用户 ID\\s*${fake.readStorage('uid')}`));
     assert.ok(user.find('退出'));
   });
 

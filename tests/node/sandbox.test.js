@@ -83,11 +83,17 @@ if (missing.length) {
     assert.equal(fake.loading.shown, false, 'loading hidden afterwards');
     assert.deepEqual(events, [{ type: 'login', uid: 1001, userInfo: { nickName: DEFAULT_NICKNAME, avatarUrl: '' } }]);
 
-    // checkHasLogined: checkSession, then GET /auth/check with the token; storage unchanged.
+    // checkHasLogined right after login: the server just vouched for the token, so the session
+    // trusts it for a while (5 minutes by default) and asks nobody.
     const storedBefore = plain(Object.fromEntries(fake.storage));
     assert.equal(await session.checkHasLogined(), true);
-    assert.equal(fake.count('checkSession'), 1);
+    assert.equal(server.counts.byRoute['GET /auth/check'], undefined);
+    // Past that window: GET /auth/check with the token. wx.checkSession is not needed — the
+    // login's wx.login renewed WeChat's session in this launch. Storage unchanged.
+    sb.advanceClock(5 * 60 * 1000 + 1000);
+    assert.equal(await session.checkHasLogined(), true);
     assert.equal(server.counts.byRoute['GET /auth/check'], 1);
+    assert.equal(fake.count('checkSession'), 0);
     assert.deepEqual(plain(Object.fromEntries(fake.storage)), storedBefore);
 
     // logout: 退出登陆中 while POST /auth/logout runs; every session key removed; top page refreshed.
@@ -127,7 +133,7 @@ if (missing.length) {
   });
 
   test('login() before init rejects NOT_INITIALIZED and touches nothing', async () => {
-    const { sb, session, fake, server } = start();
+    const { session, fake, server } = start();
     await assert.rejects(session.login(), (err) => err.code === 'NOT_INITIALIZED');
     await assert.rejects(session.checkHasLogined(), (err) => err.code === 'NOT_INITIALIZED');
     assert.deepEqual(fake.calls, {});
@@ -160,6 +166,7 @@ if (missing.length) {
     const { sb, session, fake, server } = start();
     await session.init(sb.toRealm({ baseUrl: server.baseUrl }));
     const { token } = await session.login();
+    sb.advanceClock(10 * 60 * 1000); // past the trust window that follows a login
     server.failNext({ kind: 'network', route: 'GET /auth/check' });
     await assert.rejects(session.checkHasLogined(), (err) => err.code === 'NETWORK');
     assert.equal(fake.readStorage('token'), token, 'unknown is not logged out');

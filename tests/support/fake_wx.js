@@ -70,6 +70,11 @@ function serve(options) {
       ? { statusCode: 200, data: JSON.stringify({ revoked: true }) }
       : { statusCode: 400, data: INVALID };
   }
+  if (path.startsWith('/api/')) {
+    return state.live.has(bearer(options.header))
+      ? { statusCode: 200, data: JSON.stringify({ ok: true, path }) }
+      : { statusCode: 401, data: INVALID };
+  }
   return { statusCode: 404, data: '<html>404 Not Found</html>' };
 }
 
@@ -214,4 +219,7 @@ export function useScript(fixtureJson, names) {
 }
 export function scriptLeft() { return state.script ? state.script.length : 0; }
 export function mismatches() { return state.mismatches.join('\n'); }
+export function revokeAll() { state.live.clear(); }
+export function requestsTo(path) { return state.requests.filter((r) => r.url === BASE + path || r.url.startsWith(BASE + path + '?')).length; }
+export function headersSentTo(host) { return JSON.stringify(state.requests.filter((r) => r.url.startsWith(host)).map((r) => r.header || {})); }
 export function lastRequestUrl() { const r = state.requests[state.requests.length - 1]; return r ? r.url : ''; }

@@ -28,6 +28,8 @@
  *               `session.init(sb.toRealm({ baseUrl }))` — an object made out here fails the
  *               module's `instanceof Object` checks (the wasm glue runs in the context's realm),
  *               which on a device, where everything shares one realm, cannot happen
+ *   advanceClock(ms)  moves Date.now() inside the context forward (e.g. past a trust window);
+ *               clockOffset is the total so far
  *   realm       the context's JSON/Promise/Error/TypeError/Uint8Array/Array
  *
  * Globals inside: console, setTimeout/clearTimeout/setInterval/clearInterval (numeric ids), wx,
@@ -85,6 +87,7 @@ function createSandbox(options = {}) {
     app: realm.JSON.parse('{"globalData":{}}'),
     require: (request) => requireFrom(null, request),
     run: (code, filename) => vm.runInContext(code, context, { filename: filename || 'sandbox-snippet.js' }),
+    advanceClock,
     toRealm: (value) => (value === undefined ? undefined : realm.JSON.parse(JSON.stringify(value))),
     openPage,
   };
@@ -96,6 +99,18 @@ function createSandbox(options = {}) {
     if (entry.api === 'navigateBack') pages.splice(Math.max(1, pages.length - (entry.delta || 1)));
     else openPage(route);
   };
+
+  /**
+   * Moves the context's clock forward: Date.now() inside returns real time + the total advanced
+   * (new Date() is left alone). The server keeps real time unless created with
+   * `now: () => Date.now() + sb.clockOffset`.
+   */
+  function advanceClock(ms) {
+    sandbox.clockOffset += ms;
+  }
+  sandbox.clockOffset = 0;
+  const contextDate = vm.runInContext('Date', context);
+  contextDate.now = () => Date.now() + sandbox.clockOffset;
 
   /** Pushes a page object onto the stack; its onShow counts calls, `methods` may add or replace. */
   function openPage(route, methods = {}) {

@@ -16,17 +16,21 @@ const MAX_PENDING: usize = 8;
 
 /// The queued tokens, oldest first. A malformed queue is dropped.
 pub fn pending(platform: &impl Platform) -> Vec<Token> {
-    let parsed = match platform.read(KEY_PENDING) {
-        StoredValue::Missing => return Vec::new(),
-        StoredValue::Json(text) => Json::parse(&text).ok(),
+    decode(&platform.read(KEY_PENDING)).unwrap_or_else(|| {
+        platform.remove(KEY_PENDING);
+        Vec::new()
+    })
+}
+
+/// Decodes a stored queue; `None` if it is malformed. Pure, so it is fuzzed directly.
+pub fn decode(value: &StoredValue) -> Option<Vec<Token>> {
+    match value {
+        StoredValue::Missing => Some(Vec::new()),
+        StoredValue::Json(text) => match Json::parse(text).ok()? {
+            Json::Array(items) => Some(items.iter().filter_map(|i| i.as_str().and_then(Token::parse)).collect()),
+            _ => None,
+        },
         StoredValue::Text(_) | StoredValue::Unreadable => None,
-    };
-    match parsed {
-        Some(Json::Array(items)) => items.iter().filter_map(|i| i.as_str().and_then(Token::parse)).collect(),
-        _ => {
-            platform.remove(KEY_PENDING);
-            Vec::new()
-        }
     }
 }
 

@@ -88,7 +88,7 @@ pub enum Loaded {
 
 /// Reads the session, removing every session key if any of them holds something unexpected.
 pub fn load(platform: &impl Platform) -> Loaded {
-    match read_session(platform) {
+    match decode(|key| platform.read(key)) {
         Ok(Some(session)) => Loaded::Session(session),
         Ok(None) => {
             // Leftovers without a token (a uid from an old session...) are stale: drop them.
@@ -107,15 +107,18 @@ pub fn load(platform: &impl Platform) -> Loaded {
 }
 
 /// Marker for a storage value the session cannot trust.
-struct Malformed;
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Malformed;
 
-fn read_session(platform: &impl Platform) -> Result<Option<StoredSession>, Malformed> {
-    let token = match platform.read(KEY_TOKEN) {
+/// Decodes the session from whatever `read` returns for each key: `Ok(None)` without a token,
+/// `Err(Malformed)` if any key holds something unexpected. Pure, so it is fuzzed directly.
+pub fn decode(read: impl Fn(&str) -> StoredValue) -> Result<Option<StoredSession>, Malformed> {
+    let token = match read(KEY_TOKEN) {
         StoredValue::Missing => return Ok(None),
         StoredValue::Text(text) => Token::parse(&text).ok_or(Malformed)?,
         StoredValue::Json(_) | StoredValue::Unreadable => return Err(Malformed),
     };
-    let uid = match platform.read(KEY_UID) {
+    let uid = match read(KEY_UID) {
         StoredValue::Missing => None,
         StoredValue::Text(text) => Some(Json::String(text)),
         StoredValue::Json(text) => match Json::parse(&text) {
@@ -124,7 +127,7 @@ fn read_session(platform: &impl Platform) -> Result<Option<StoredSession>, Malfo
         },
         StoredValue::Unreadable => return Err(Malformed),
     };
-    let user_info = match platform.read(KEY_USER_INFO) {
+    let user_info = match read(KEY_USER_INFO) {
         StoredValue::Missing => None,
         StoredValue::Json(text) => match Json::parse(&text) {
             Ok(object) if object.is_object() => Some(object),
@@ -132,7 +135,7 @@ fn read_session(platform: &impl Platform) -> Result<Option<StoredSession>, Malfo
         },
         StoredValue::Text(_) | StoredValue::Unreadable => return Err(Malformed),
     };
-    let expires_at_ms = match platform.read(KEY_EXPIRES_AT) {
+    let expires_at_ms = match read(KEY_EXPIRES_AT) {
         StoredValue::Missing => None,
         StoredValue::Json(text) => Some(Json::parse(&text).ok().and_then(|n| n.as_u64()).ok_or(Malformed)?),
         StoredValue::Text(_) | StoredValue::Unreadable => return Err(Malformed),

@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# Builds the session's WebAssembly module and its loader into miniprogram/session/, where the
+# mini-program (and WeChat DevTools) load them; the results are committed so nobody opening the
+# mini-program needs Rust.
+#
+#   scripts/build.sh
+#
+# Steps: check tools → wasm-pack (release, --target web) → drop unused exports and see which wasm
+# features the module uses → npm binaryen's wasm-opt -Oz with exactly those features, without the
+# name and producers sections → brotli -q 11 → turn the glue into CommonJS for WXWebAssembly
+# (tools/mp-glue.js) → load both in a sandbox without WebAssembly/TextDecoder/fetch → size report
+# and the 40 KB budget → copy into miniprogram/session/ and write BUILD_STAMP.
+# Nothing in miniprogram/session/ changes unless every check passed.
+# Outputs outside miniprogram/: pkg/ (wasm-pack), build/wasm/, build/stage/, build/size.json.
+set -euo pipefail
+# shellcheck source=scripts/lib/tools.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/tools.sh"
+# shellcheck source=scripts/lib/stamp.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/stamp.sh"
+
+OUT_NAME=session_core            # wasm-pack's file names: pkg/session_core.js, pkg/session_core_bg.wasm
+PKG="$ROOT/pkg"
+WORK="$ROOT/build/wasm"
+STAGE="$ROOT/build/stage"
+DEST="$ROOT/miniprogram/session"
+SIZE_JSON="$ROOT/build/size.json"
+BUDGET_BYTES=40960               # shipped total, brotli; the budget from the issue (40 KB)
+REQUIRED_EXPORTS=(Session)       # what miniprogram/session/index.js uses
+
+started="$(now_ms)"
+cd "$ROOT"
+
+say "checking tools"
+ensure_build_tools
+
+if ! git diff --quiet -- src Cargo.toml Cargo.lock 2>/dev/null || [[ -n "$(git ls-files --others --exclude-standard -- src 2>/dev/null)" ]]; then
+  say "note: src/ or Cargo.* has uncommitted changes; BUILD_STAMP will describe the working tree, so commit them together"
+fi
+
+# --- 1. compile ---------------------------------------------------------------------------------
+say "wasm-pack build --release --target web (cargo build + wasm-bindgen $(wasm_bindgen_version))"
+rm -rf "$PKG"
+# --mode no-install: use the wasm-bindgen on PATH (ensured above) and never try to download one.
+wasm-pack build --release --target web --mode no-install --no-pack --no-typescript \
+  --out-dir pkg --out-name "$OUT_NAME" ||
+  die "wasm-pack build failed (see the cargo output above)" "fix the compile error, or run: cargo build --release --target wasm32-unknown-unknown"
+[[ -f "$PKG/${OUT_NAME}_bg.wasm" && -f "$PKG/$OUT_NAME.js" ]] || die "wasm-pack did not produce pkg/${OUT_NAME}_bg.wasm and pkg/$OUT_NAME.js"
+
+target_dir="$(cargo metadata --format-version 1 --no-deps | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).target_directory))')"
+cargo_wasm="$target_dir/wasm32-unknown-unknown/release/wx_session.wasm"
+
+# --- 2. features and exports ---------------------------------------------------------------------
+mkdir -p "$WORK" "$STAGE"
+say "checking wasm features (binaryen validation probes)"
+node tools/wasm-module.js prepare "$PKG/${OUT_NAME}_bg.wasm" "$WORK/prepared.wasm" \
+  --glue "$PKG/$OUT_NAME.js" --json "$WORK/features.json" ||
+  die "the wasm module failed the feature/export checks above" "see the message; shared/notes/wechat-runtime.md lists what WeChat runs"
+
+# --- 3. optimise ------------------------------------------------------------------------------------
+read -r -a feature_flags <<<"$(node -p 'require(process.argv[1]).wasmOptFlags.join(" ")' "$WORK/features.json")"
+say "wasm-opt -Oz ${feature_flags[*]} --strip-debug --strip-producers"
+wasm-opt -Oz "${feature_flags[@]}" --strip-debug --strip-producers \
+  "$WORK/prepared.wasm" -o "$WORK/optimized.wasm" ||
+  die "wasm-opt failed" "check that wasm-opt is npm's binaryen (scripts/lib/tools.sh ensure_binaryen_path)"
+node tools/wasm-module.js check "$WORK/optimized.wasm" --json "$WORK/features.json" ||
+  die "the optimised module failed the feature checks above" "compare build/wasm/features.json with the input's features"
+
+# --- 4. compress and transform -----------------------------------------------------------------------
+say "brotli -q 11 -> build/stage/session_bg.wasm.br"
+brotli -q 11 -f -n -o "$STAGE/session_bg.wasm.br" "$WORK/optimized.wasm"
+
+say "transforming the glue for the mini-program runtime (tools/mp-glue.js)"
+require_flags=()
+for name in "${REQUIRED_EXPORTS[@]}"; do require_flags+=(--require-export "$name"); done
+node tools/mp-glue.js "$PKG/$OUT_NAME.js" "$STAGE/session_wasm.js" "${require_flags[@]}" ||
+  die "the glue transform failed (message above); miniprogram/session/ is unchanged" \
+    "if wasm-bindgen's glue changed shape, update tools/mp-glue.js and run: node --test tools/"
+
+# --- 5. verify -------------------------------------------------------------------------------------------
+node --check "$STAGE/session_wasm.js" || die "node --check rejects build/stage/session_wasm.js"
+node tools/mp-sandbox.js "$STAGE/session_wasm.js" "$STAGE/session_bg.wasm.br" ||
+  die "the built glue and module do not load in the mini-program sandbox (above)" "run: node --test tools/ for details"
+
+# --- 6. sizes --------------------------------------------------------------------------------------------
+bytes() { wc -c <"$1" | tr -d ' '; }
+brotli_bytes() { brotli -q 11 -c "$1" | wc -c | tr -d ' '; }
+
+# The shipped files: everything in miniprogram/session/ except type declarations and the stamp,
+# with the two files of this build taken from the stage.
+declare -A shipped=()
+shipped[session_bg.wasm.br]="$(bytes "$STAGE/session_bg.wasm.br")"
+shipped[session_wasm.js]="$(brotli_bytes "$STAGE/session_wasm.js")"
+for file in "$DEST"/*; do
+  name="$(basename "$file")"
+  [[ -f "$file" ]] || continue
+  case "$name" in
+    *.d.ts | BUILD_STAMP | session_wasm.js | session_bg.wasm.br | *.check.cjs) continue ;;
+    *.br) shipped[$name]="$(bytes "$file")" ;;
+    *) shipped[$name]="$(brotli_bytes "$file")" ;;
+  esac
+done
+shipped_total=0
+for name in "${!shipped[@]}"; do shipped_total=$((shipped_total + shipped[$name])); done
+
+cargo_raw="$( [[ -f "$cargo_wasm" ]] && bytes "$cargo_wasm" || echo 0)"
+bindgen_raw="$(bytes "$PKG/${OUT_NAME}_bg.wasm")"
+opt_raw="$(bytes "$WORK/optimized.wasm")"
+wasm_br="${shipped[session_bg.wasm.br]}"
+glue_raw="$(bytes "$STAGE/session_wasm.js")"
+glue_br="${shipped[session_wasm.js]}"
+index_br="${shipped[index.js]:-0}"
+features="$(node -p 'require(process.argv[1]).shipped.used.join(", ")' "$WORK/features.json")"
+
+{
+  printf '{\n'
+  printf '  "wasmBindgen": "%s",\n' "$(wasm_bindgen_version)"
+  printf '  "features": %s,\n' "$(node -p 'JSON.stringify(require(process.argv[1]).shipped.used)' "$WORK/features.json")"
+  printf '  "cargoWasm": %s,\n  "bindgenWasm": %s,\n  "optimizedWasm": %s,\n  "wasmBrotli": %s,\n' "$cargo_raw" "$bindgen_raw" "$opt_raw" "$wasm_br"
+  printf '  "glueJs": %s,\n  "glueJsBrotli": %s,\n  "indexJsBrotli": %s,\n' "$glue_raw" "$glue_br" "$index_br"
+  printf '  "shippedBrotli": {'
+  sep=''
+  for name in $(printf '%s\n' "${!shipped[@]}" | LC_ALL=C sort); do
+    printf '%s"%s": %s' "$sep" "$name" "${shipped[$name]}"
+    sep=', '
+  done
+  printf '},\n'
+  printf '  "shippedTotal": %s,\n  "budget": %s\n}\n' "$shipped_total" "$BUDGET_BYTES"
+} >"$SIZE_JSON"
+
+row() { printf '  %-44s %9s\n' "$1" "$2"; }
+say "sizes (bytes; also in build/size.json)"
+row "wasm from cargo (wx_session.wasm)" "$cargo_raw"
+row "wasm after wasm-bindgen" "$bindgen_raw"
+row "wasm after wasm-opt -Oz" "$opt_raw"
+row "session_bg.wasm.br (brotli -q 11)" "$wasm_br"
+row "session_wasm.js (glue)" "$glue_raw"
+row "session_wasm.js, brotli" "$glue_br"
+row "index.js, brotli" "$index_br"
+row "shipped total (miniprogram/session, brotli)" "$shipped_total"
+row "budget" "$BUDGET_BYTES"
+say "wasm features used: $features"
+
+if ((shipped_total > BUDGET_BYTES)); then
+  die "the shipped total is $shipped_total bytes, over the $BUDGET_BYTES-byte budget; miniprogram/session/ is unchanged" \
+    "shrink the module (dependencies, formatting machinery, panics) — build/size.json has the figures"
+fi
+
+# --- 7. install and stamp ------------------------------------------------------------------------------------
+cp "$STAGE/session_bg.wasm.br" "$DEST/session_bg.wasm.br"
+cp "$STAGE/session_wasm.js" "$DEST/session_wasm.js"
+write_stamp
+
+say "done in $(seconds_since "$started") s: miniprogram/session/session_wasm.js, session_bg.wasm.br, BUILD_STAMP ($shipped_total of $BUDGET_BYTES bytes shipped, brotli)"
+say "commit them: git add miniprogram/session/session_wasm.js miniprogram/session/session_bg.wasm.br miniprogram/session/BUILD_STAMP"
+say "WeChat DevTools: Import project -> directory $ROOT/miniprogram -> AppID: the test AppID (测试号);"
+say "  for a local server, tick 详情 -> 本地设置 -> 不校验合法域名… so pages may call http://127.0.0.1"

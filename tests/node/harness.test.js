@@ -67,6 +67,9 @@ test('sandbox: timers use numeric ids and can be cleared', async () => {
   assert.deepEqual(Array.from(fired), ['a']);
   assert.deepEqual(Array.from(fired.ids), ['number', 'number', true]);
   assert.throws(() => sb.run("setTimeout('code as a string', 1)"), /callback must be a function/);
+  sb.advanceClock(60 * 60 * 1000);
+  const skew = sb.run('Date.now()') - Date.now();
+  assert.ok(skew >= 3599000 && skew <= 3601000, `Date.now() inside moved by an hour (skew ${skew})`);
 });
 
 test('sandbox: require resolves inside the package like the mini-program does', () => {

@@ -52,12 +52,27 @@ if (missing.length) {
   });
 
   test('tap 登录 (twice, quickly): one login; nickname shown, token stored, app state updated', async () => {
-    assert.equal(index.tap('登录'), true);
-    // A second tap before the first is handled: the page's busy flag must stop it.
-    assert.equal(index.tap('登录', { force: true }), true);
-    await env.until(() => index.data.loggedIn);
-    await settle();
+    // The session module is shared with the pages (one Node module instance), so wrapping its
+    // login counts the page's calls — the session's own single-flight would hide a second call.
+    const sessionModule = require(path.join(MINIPROGRAM_DIR, 'session/index.js'));
+    const realLogin = sessionModule.login;
+    let pageLogins = 0;
+    sessionModule.login = (...args) => {
+      pageLogins += 1;
+      return realLogin(...args);
+    };
+    try {
+      assert.equal(index.tap('登录'), true);
+      await env.until(() => index.data.busy);
+      assert.equal(index.tap('登录'), false, 'the button is disabled while busy');
+      assert.equal(index.tap('登录', { force: true }), true, 'a tap that gets through anyway…');
+      await env.until(() => index.data.loggedIn);
+      await settle();
+    } finally {
+      sessionModule.login = realLogin;
+    }
 
+    assert.equal(pageLogins, 1, '…is ignored by the page');
     assert.equal(fake.count('login'), 1, 'one wx.login');
     assert.equal(server.counts.byRoute['POST /auth/login'], 1, 'one server login');
     assert.match(index.text(), new RegExp(DEFAULT_NICKNAME));
@@ -150,6 +165,7 @@ if (missing.length) {
     assert.deepEqual(fake.toasts[0], { title: MESSAGES.SERVER_ERROR, icon: 'none', duration: 2500 });
     assert.equal(fake.hiddenToasts, 0, 'the loading was hidden before the toast, not after it');
     assert.deepEqual(storedKeys(), []);
+    assert.equal(fake.loading.shown, false);
     assert.equal(index.data.loggedIn, false);
     assert.equal(index.data.busy, false);
     assert.ok(index.find('登录'));
@@ -167,6 +183,25 @@ if (missing.length) {
     index.tap('登录');
     await env.until(() => index.data.loggedIn);
     assert.equal(fake.readStorage('token'), server.tokenOf());
+  });
+
+  test('退出 while the server is unreachable: logged out on this device at once, no error shown', async () => {
+    const token = fake.readStorage('token');
+    fake.toasts.length = 0;
+    user = env.open('pages/user/user');
+    await env.until(() => user.data.loggedIn);
+    server.failNext({ kind: 'network', route: 'POST /auth/logout' });
+    fake.modalAnswers.push('confirm');
+    user.tap('退出');
+    await env.until(() => /未登录/.test(user.text()));
+    await settle();
+
+    for (const key of ['token', 'uid', 'userInfo']) assert.equal(fake.readStorage(key), undefined, key);
+    assert.equal(server.isTokenValid(token), true, 'the server never heard of it (the session retries later)');
+    assert.deepEqual(fake.toasts, []);
+    assert.equal(fake.loading.shown, false);
+    assert.equal(app.globalData.loggedIn, false);
+    env.close(user);
   });
 
   test('the pages never used anything the runtime lacks', () => {

@@ -204,6 +204,24 @@ if (missing.length) {
     env.close(user);
   });
 
+  test('a login answer without userInfo: the index page shows the uid instead of a nickname', async () => {
+    const userInfoFor = server.userInfoFor;
+    server.userInfoFor = () => undefined; // the answer then has no userInfo field at all
+    try {
+      index.show();
+      await env.until(() => index.find('登录'));
+      index.tap('登录');
+      await env.until(() => index.data.loggedIn);
+      await settle();
+    } finally {
+      server.userInfoFor = userInfoFor;
+    }
+    const uid = fake.readStorage('uid');
+    assert.equal(fake.readStorage('userInfo'), undefined, 'no stale userInfo from the previous login');
+    assert.match(index.text(), new RegExp(`用户 ${uid}`));
+    assert.doesNotMatch(index.text(), new RegExp(DEFAULT_NICKNAME));
+  });
+
   test('the pages never used anything the runtime lacks', () => {
     assert.deepEqual(fake.warnings, []);
     assert.deepEqual(fake.callbackErrors, []);

@@ -6,6 +6,7 @@ use js_sys::{Object, JSON};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::error::SessionError;
+use crate::json::Json;
 use crate::platform::Refresh;
 use crate::protocol::ProtocolSpec;
 use crate::protocol_options::{override_token_header, protocol_spec};
@@ -199,4 +200,27 @@ pub fn request_options(options: &JsValue, base_url: &str) -> Result<(Object, Opt
     }
     let loading = string_option(object, "loadingText")?;
     Ok((call, loading))
+}
+
+/// Reads `login(options)`: `{ fields?: { ...extra login fields... } }`.
+pub fn login_options(options: &JsValue) -> Result<Vec<(String, Json)>, SessionError> {
+    if options.is_undefined() || options.is_null() {
+        return Ok(Vec::new());
+    }
+    let object = options.dyn_ref::<Object>().ok_or_else(|| SessionError::invalid_option("options", "login takes an options object"))?;
+    for key in Object::keys(object).iter() {
+        let key = key.as_string().unwrap_or_default();
+        if key != "fields" {
+            return Err(SessionError::InvalidOptions { reason: "unknown option".to_owned(), option: key });
+        }
+    }
+    let fields = get(object, "fields");
+    if fields.is_undefined() || fields.is_null() {
+        return Ok(Vec::new());
+    }
+    let text = JSON::stringify(&fields).ok().and_then(|s| s.as_string());
+    match text.as_deref().map(Json::parse) {
+        Some(Ok(Json::Object(members))) => Ok(members),
+        _ => Err(SessionError::invalid_option("fields", "must be a plain object of JSON values")),
+    }
 }

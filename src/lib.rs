@@ -117,11 +117,14 @@ impl Session {
         })
     }
 
-    /// Logs in; resolves `{ token, uid?, userInfo?, expiresAt? }`.
-    pub fn login(&self) -> Promise {
+    /// Logs in; resolves `{ token, uid?, userInfo?, expiresAt? }`. `options.fields` are extra
+    /// login fields for the server (litemall's `userInfo`, for example).
+    pub fn login(&self, options: JsValue) -> Promise {
         let core = Rc::clone(&self.core);
+        let fields = bridge::login_options(&options);
         promise(async move {
-            core.login().await.map(|o| bridge::login_value(&o)).map_err(|e| bridge::error_value(&e))
+            let fields = fields.map_err(|e| bridge::error_value(&e))?;
+            core.login(&fields).await.map(|o| bridge::login_value(&o)).map_err(|e| bridge::error_value(&e))
         })
     }
 

@@ -142,15 +142,16 @@ impl<P: Platform> Session<P> {
         self.current().map(|s| s.token)
     }
 
-    /// `wx.login` → server login → token stored. Concurrent calls share one login.
-    pub async fn login(&self) -> LoginResult {
+    /// `wx.login` → server login → token stored. Concurrent calls share one login (the first
+    /// caller's `fields` are the ones sent).
+    pub async fn login(&self, fields: &[(String, Json)]) -> LoginResult {
         if let Some(flight) = in_flight(&self.login_seat) {
             return flight.wait().await;
         }
         let pilot = Pilot::board(&self.login_seat, Err(SessionError::LoggedOut));
         let epoch = self.epoch.get();
         self.show_loading(&self.config.login_loading_text);
-        let result = self.login_once(epoch).await;
+        let result = self.login_once(epoch, fields).await;
         self.hide_loading(&self.config.login_loading_text);
         if let Ok(outcome) = &result {
             self.platform.emit(&SessionEvent::Login {
@@ -161,9 +162,9 @@ impl<P: Platform> Session<P> {
         pilot.land(result)
     }
 
-    async fn login_once(&self, epoch: u64) -> LoginResult {
+    async fn login_once(&self, epoch: u64, fields: &[(String, Json)]) -> LoginResult {
         let code = self.platform.login_code().await?;
-        let response = self.platform.send(&self.protocol.login_request(&code)).await?;
+        let response = self.platform.send(&self.protocol.login_request(&code, fields)).await?;
         let grant = self.protocol.decode_login(&response)?;
         if self.epoch.get() != epoch {
             // The user logged out while this login was in flight: the late token must not live on.
@@ -313,7 +314,7 @@ impl<P: Platform> Session<P> {
                 if let Some(token) = &token {
                     self.forget(token, SessionEvent::Invalidated);
                 }
-                self.login().await?;
+                self.login(&[]).await?;
                 if self.epoch.get() != epoch {
                     return Err(SessionError::LoggedOut);
                 }

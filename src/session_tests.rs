@@ -19,7 +19,7 @@ fn text(s: &str) -> StoredValue {
 #[test]
 fn login_stores_token_uid_user_info_and_expiry() {
     let s = session();
-    let outcome = block_on(s.login()).unwrap();
+    let outcome = block_on(s.login(&[])).unwrap();
     let wx = s.platform();
     assert_eq!(outcome.session.token.as_str(), "tok-1");
     assert_eq!(wx.stored("token"), text("tok-1"));
@@ -50,7 +50,7 @@ fn failed_logins_leave_storage_as_it_was_and_hide_loading() {
         wx.put("token", text("old-token"));
         wx.put("uid", text("old-uid"));
         arrange(wx);
-        let error = block_on(s.login()).unwrap_err();
+        let error = block_on(s.login(&[])).unwrap_err();
         assert_eq!(error.code(), code);
         assert_eq!(wx.keys(), ["token", "uid"], "{code}");
         assert_eq!(wx.stored("token"), text("old-token"), "{code}");
@@ -68,7 +68,7 @@ fn a_partly_failed_save_is_rolled_back() {
     wx.put("userInfo", StoredValue::Json(r#"{"nickName":"旧"}"#.into()));
     // Room for the new token and uid, not for the new user info on top of them.
     wx.capacity.set(Some(wx.used_bytes() + 8));
-    assert_eq!(block_on(s.login()).unwrap_err().code(), "STORAGE_FAILED");
+    assert_eq!(block_on(s.login(&[])).unwrap_err().code(), "STORAGE_FAILED");
     assert_eq!(wx.keys(), ["token", "userInfo"]);
     assert_eq!(wx.stored("token"), text("old-token"));
     assert_eq!(wx.stored("userInfo"), StoredValue::Json(r#"{"nickName":"旧"}"#.into()));
@@ -175,7 +175,7 @@ fn corrupted_storage_means_logged_out_and_is_cleaned() {
 #[test]
 fn logout_revokes_clears_and_refreshes() {
     let s = session();
-    block_on(s.login()).unwrap();
+    block_on(s.login(&[])).unwrap();
     let wx = s.platform();
     let outcome = block_on(s.logout(&Refresh::TopPageOnShow));
     assert_eq!(outcome.server, ServerRevocation::Revoked);
@@ -201,7 +201,7 @@ fn logout_of_an_already_invalid_token_is_confirmed() {
 #[test]
 fn offline_logout_still_logs_out_and_queues_the_revocation() {
     let s = session();
-    block_on(s.login()).unwrap();
+    block_on(s.login(&[])).unwrap();
     let wx = s.platform();
     wx.fail_next(Fault::Network);
     let outcome = block_on(s.logout(&Refresh::ReLaunch("/pages/index/index".into())));
@@ -234,7 +234,7 @@ fn empty_loading_text_shows_no_loading() {
     let fake = FakeWx::default();
     let config = SessionConfig { login_loading_text: String::new(), ..SessionConfig::default() };
     let s = Session::new(fake, Box::new(presets::default("https://api.test")), config);
-    block_on(s.login()).unwrap();
+    block_on(s.login(&[])).unwrap();
     assert!(s.platform().loading.borrow().is_empty());
 }
 
@@ -250,7 +250,7 @@ fn call(url: &str) -> TestCall {
 #[test]
 fn the_token_goes_only_to_the_servers_own_origin() {
     let s = session();
-    block_on(s.login()).unwrap();
+    block_on(s.login(&[])).unwrap();
     let wx = s.platform();
     block_on(s.request(&call("https://api.test/api/orders"), None)).unwrap();
     let _ = block_on(s.request(&call("https://cdn.example.com/api/x"), None));

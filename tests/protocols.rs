@@ -75,7 +75,7 @@ async fn login_follows_each_protocol() {
     for protocol in &PROTOCOLS {
         let session = session(protocol);
         script(protocol, "login_ok");
-        let result = settle(session.login()).await.unwrap();
+        let result = settle(session.login(JsValue::UNDEFINED)).await.unwrap();
         assert_eq!(get(&result, "token").as_string().as_deref(), Some("TOKEN-1"), "{}", protocol.name);
         assert_script_played(protocol, "login");
         assert!(storage_json().starts_with(r#"{"token":"TOKEN-1""#), "{}: {}", protocol.name, storage_json());
@@ -97,7 +97,7 @@ async fn login_failures_follow_each_protocol() {
         let protocol = PROTOCOLS.iter().find(|p| p.name == name).unwrap();
         let session = session(protocol);
         script(protocol, exchange);
-        let error = settle(session.login()).await.unwrap_err();
+        let error = settle(session.login(JsValue::UNDEFINED)).await.unwrap_err();
         assert_eq!(get(&error, "code").as_string().as_deref(), Some(code), "{name}/{exchange}");
         assert_eq!(storage_json(), "{}", "{name}/{exchange}");
         assert_script_played(protocol, exchange);
@@ -109,7 +109,7 @@ async fn the_not_registered_error_carries_the_servers_words() {
     let protocol = &PROTOCOLS[2];
     let session = session(protocol);
     script(protocol, "login_not_registered");
-    let error = settle(session.login()).await.unwrap_err();
+    let error = settle(session.login(JsValue::UNDEFINED)).await.unwrap_err();
     assert_eq!(get(&error, "serverCode").as_string().as_deref(), Some("10000"));
     assert_eq!(get(&error, "serverMessage").as_string().as_deref(), Some("用户不存在,请先注册"));
 }
@@ -193,7 +193,7 @@ async fn a_custom_protocol_is_configured_not_coded() {
         "check":{"request":{"method":"GET","url":"/v2/session/check","header":["X-Session","S TOKEN-1"]},
                  "response":{"status":200,"body":"{\"status\":\"expired\"}"}}}}"#;
     use_script(fixture, "login");
-    let result = settle(session.login()).await.unwrap();
+    let result = settle(session.login(JsValue::UNDEFINED)).await.unwrap();
     assert_eq!(get(&result, "uid").as_f64(), Some(7.0));
     assert!(get(&result, "expiresAt").as_f64().is_some());
     assert_eq!(mismatches(), "");
@@ -223,4 +223,20 @@ fn bad_protocol_configuration_names_the_option() {
         assert_eq!(get(&error, "code").as_string().as_deref(), Some("INVALID_OPTIONS"), "{protocol}");
         assert_eq!(get(&error, "option").as_string().as_deref(), Some(option), "{protocol}");
     }
+}
+
+#[wasm_bindgen_test]
+async fn login_fields_reach_the_server_litemalls_user_info() {
+    let protocol = &PROTOCOLS[3];
+    let session = session(protocol);
+    let fixture = r#"{"protocol":"litemall","baseUrl":"https://mall.example.com/wx","exchanges":{"login":{
+        "request":{"method":"POST","url":"/auth/login_by_weixin","contentType":"application/json",
+                   "body":"{\"code\":\"CODE-1\",\"userInfo\":{\"nickName\":\"小明 🐼\",\"avatarUrl\":\"\"}}"},
+        "response":{"status":200,"body":"{\"errno\":0,\"data\":{\"token\":\"TOKEN-1\",\"userInfo\":{\"nickName\":\"小明 🐼\"}}}"}}}}"#;
+    use_script(fixture, "login");
+    let options = js_sys::JSON::parse(r#"{"fields":{"userInfo":{"nickName":"小明 🐼","avatarUrl":""}}}"#).unwrap();
+    settle(session.login(options)).await.unwrap();
+    assert_eq!(mismatches(), "");
+    let error = settle(session.login(js_sys::JSON::parse(r#"{"fields":[1]}"#).unwrap())).await.unwrap_err();
+    assert_eq!(get(&error, "option").as_string().as_deref(), Some("fields"));
 }

@@ -111,7 +111,7 @@ const LOGGED_IN_ELSEWHERE: &str = r#"{"token":"old-token","uid":"old-uid"}"#;
 #[wasm_bindgen_test]
 async fn login_stores_the_session_and_resolves_it() {
     let session = fresh_session();
-    let result = settle(session.login()).await.unwrap();
+    let result = settle(session.login(JsValue::UNDEFINED)).await.unwrap();
     assert_eq!(get(&result, "token").as_string().as_deref(), Some("tok-1"));
     assert_eq!(get(&result, "uid").as_f64(), Some(42.0));
     assert_eq!(get(&get(&result, "userInfo"), "nickName").as_string().as_deref(), Some("测试用户 🐼"));
@@ -131,7 +131,7 @@ async fn assert_login_fails(arrange: impl FnOnce(), expected: &str) -> JsValue {
     put_storage("token", &JsValue::from_str("old-token"));
     put_storage("uid", &JsValue::from_str("old-uid"));
     arrange();
-    let error = settle(session.login()).await.unwrap_err();
+    let error = settle(session.login(JsValue::UNDEFINED)).await.unwrap_err();
     assert_eq!(code_of(&error), expected);
     assert_eq!(storage_json(), LOGGED_IN_ELSEWHERE, "{expected}: storage changed");
     assert!(!loading_visible(), "{expected}: loading left visible");
@@ -162,7 +162,7 @@ async fn login_failures_reject_with_stable_codes_and_change_nothing() {
 async fn concurrent_logins_share_one_wx_login_and_one_server_login() {
     let session = fresh_session();
     set_delay(5);
-    let calls: Vec<Promise> = (0..5).map(|_| session.login()).collect();
+    let calls: Vec<Promise> = (0..5).map(|_| session.login(JsValue::UNDEFINED)).collect();
     let mut tokens = Vec::new();
     for call in calls {
         tokens.push(get(&settle(call).await.unwrap(), "token").as_string().unwrap());
@@ -276,7 +276,7 @@ async fn concurrent_checks_share_one_server_check_and_are_then_trusted() {
 #[wasm_bindgen_test]
 async fn logout_revokes_on_the_server_clears_storage_and_refreshes() {
     let session = fresh_session();
-    settle(session.login()).await.unwrap();
+    settle(session.login(JsValue::UNDEFINED)).await.unwrap();
     put_storage("theme", &JsValue::from_str("dark"));
     let result = settle(session.logout(JsValue::UNDEFINED)).await.unwrap();
     assert_eq!(get(&result, "serverConfirmed"), JsValue::TRUE);
@@ -294,7 +294,7 @@ async fn logout_revokes_on_the_server_clears_storage_and_refreshes() {
 #[wasm_bindgen_test]
 async fn logout_can_relaunch_instead_of_refreshing() {
     let session = fresh_session();
-    settle(session.login()).await.unwrap();
+    settle(session.login(JsValue::UNDEFINED)).await.unwrap();
     let options = json(r#"{"reLaunch":"/pages/index/index"}"#);
     settle(session.logout(options)).await.unwrap();
     assert_eq!((re_launched(), count_of("onShow")), ("/pages/index/index".to_owned(), 0));
@@ -313,7 +313,7 @@ async fn logout_with_an_already_invalid_token_is_confirmed_and_logged_out() {
 #[wasm_bindgen_test]
 async fn logout_while_offline_still_logs_out_and_revokes_later() {
     let session = fresh_session();
-    settle(session.login()).await.unwrap();
+    settle(session.login(JsValue::UNDEFINED)).await.unwrap();
     fail_next_with_network();
     let result = settle(session.logout(JsValue::UNDEFINED)).await.unwrap();
     assert_eq!(get(&result, "serverConfirmed"), JsValue::FALSE);
@@ -338,7 +338,7 @@ async fn logout_while_offline_still_logs_out_and_revokes_later() {
 #[wasm_bindgen_test]
 async fn a_double_tap_on_logout_makes_one_server_call() {
     let session = fresh_session();
-    settle(session.login()).await.unwrap();
+    settle(session.login(JsValue::UNDEFINED)).await.unwrap();
     set_delay(5);
     let first = session.logout(JsValue::UNDEFINED);
     let second = session.logout(JsValue::UNDEFINED);
@@ -352,7 +352,7 @@ async fn a_double_tap_on_logout_makes_one_server_call() {
 async fn logout_during_login_ends_logged_out_and_revokes_the_late_token() {
     let session = fresh_session();
     set_delay(5);
-    let login = session.login();
+    let login = session.login(JsValue::UNDEFINED);
     let logout = session.logout(JsValue::UNDEFINED);
     let error = settle(login).await.unwrap_err();
     assert_eq!(code_of(&error), "LOGGED_OUT");
@@ -401,7 +401,7 @@ fn a_runtime_without_wx_is_reported() {
 async fn loading_text_is_configurable() {
     reset();
     let session = Session::new(options(&[("loginLoadingText", JsValue::from_str(""))])).unwrap();
-    settle(session.login()).await.unwrap();
+    settle(session.login(JsValue::UNDEFINED)).await.unwrap();
     assert_eq!(count_of("showLoading"), 0);
 }
 
@@ -416,7 +416,7 @@ fn app_request(url: &str) -> JsValue {
 #[wasm_bindgen_test]
 async fn twenty_concurrent_expired_requests_cause_one_login_and_twenty_replays() {
     let session = fresh_session();
-    settle(session.login()).await.unwrap();
+    settle(session.login(JsValue::UNDEFINED)).await.unwrap();
     revoke_all(); // the server forgot every session: all 20 requests will be answered 401
     set_delay(3);
     let calls: Vec<Promise> = (0..20).map(|i| session.request(app_request(&format!("/api/item/{i}")))).collect();
@@ -433,7 +433,7 @@ async fn twenty_concurrent_expired_requests_cause_one_login_and_twenty_replays()
 #[wasm_bindgen_test]
 async fn the_token_never_goes_to_another_host() {
     let session = fresh_session();
-    settle(session.login()).await.unwrap();
+    settle(session.login(JsValue::UNDEFINED)).await.unwrap();
     let _ = settle(session.request(app_request("https://cdn.example.com/api/x"))).await;
     let _ = settle(session.request(app_request("https://api.test.evil.example/api/x"))).await;
     assert_eq!(headers_sent_to("https://cdn.example.com"), "[{}]");
@@ -460,7 +460,7 @@ async fn request_shows_its_loading_text_and_reports_errors_with_status() {
 #[wasm_bindgen_test]
 async fn a_request_in_flight_during_logout_never_logs_the_user_back_in() {
     let session = fresh_session();
-    settle(session.login()).await.unwrap();
+    settle(session.login(JsValue::UNDEFINED)).await.unwrap();
     revoke_all(); // the request will come back 401 — after the user has logged out
     set_delay(5);
     let request = session.request(app_request("/api/orders"));
@@ -476,10 +476,10 @@ async fn a_request_in_flight_during_logout_never_logs_the_user_back_in() {
 #[wasm_bindgen_test]
 async fn login_during_logout_ends_logged_in_with_a_fresh_token() {
     let session = fresh_session();
-    settle(session.login()).await.unwrap();
+    settle(session.login(JsValue::UNDEFINED)).await.unwrap();
     set_delay(5);
     let logout = session.logout(JsValue::UNDEFINED);
-    let login = session.login();
+    let login = session.login(JsValue::UNDEFINED);
     let result = settle(login).await.unwrap();
     settle(logout).await.unwrap();
     assert_eq!(get(&result, "token").as_string().as_deref(), Some("tok-2"));
@@ -490,7 +490,7 @@ async fn login_during_logout_ends_logged_in_with_a_fresh_token() {
 #[wasm_bindgen_test]
 async fn on_change_hears_login_logout_expiry_and_invalidation() {
     let session = fresh_session();
-    settle(session.login()).await.unwrap();
+    settle(session.login(JsValue::UNDEFINED)).await.unwrap();
     settle(session.logout(JsValue::UNDEFINED)).await.unwrap();
     put_storage("token", &JsValue::from_str("old"));
     put_storage("tokenExpiresAt", &JsValue::from_f64(1.0));
@@ -504,7 +504,7 @@ async fn on_change_hears_login_logout_expiry_and_invalidation() {
 async fn a_queued_revocation_is_sent_when_the_network_comes_back() {
     let session = fresh_session();
     session.start();
-    settle(session.login()).await.unwrap();
+    settle(session.login(JsValue::UNDEFINED)).await.unwrap();
     fail_next_with_network();
     settle(session.logout(JsValue::UNDEFINED)).await.unwrap();
     assert!(is_live("tok-1"));

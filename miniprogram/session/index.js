@@ -96,7 +96,7 @@ module.exports = {
   ERROR_CODES,
   init,
   ready: () => ready().then(() => undefined),
-  login: () => ready().then((s) => s.login()),
+  login: (options) => ready().then((s) => s.login(options)),
   checkHasLogined: () => ready().then((s) => s.checkHasLogined()),
   logout: (options) => ready().then((s) => s.logout(options || {})),
   request: (options) => ready().then((s) => s.request(options || {})),

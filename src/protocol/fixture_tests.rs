@@ -76,7 +76,7 @@ fn every_protocol_matches_its_fixtures() {
             let answer = response(exchange);
             match exchange_name.split('_').next().unwrap() {
                 "login" => {
-                    assert_request_matches(&label, base, &protocol.login_request(&LoginCode("CODE-1".into())), exchange);
+                    assert_request_matches(&label, base, &protocol.login_request(&LoginCode("CODE-1".into()), &[]), exchange);
                     match protocol.decode_login(&answer) {
                         Ok(grant) => assert_grant(&label, &grant, expect),
                         Err(error) => assert_error(&label, &error, expect),

@@ -51,8 +51,9 @@ pub enum Revocation {
 pub trait ServerProtocol {
     /// The server's base URL; the token is only ever sent to its origin.
     fn base_url(&self) -> &str;
-    /// The request that exchanges a `wx.login` code for a token.
-    fn login_request(&self, code: &LoginCode) -> HttpRequest;
+    /// The request that exchanges a `wx.login` code for a token; `fields` are the app's extra
+    /// login fields (litemall's `userInfo`, a referrer...), overriding the protocol's constants.
+    fn login_request(&self, code: &LoginCode, fields: &[(String, Json)]) -> HttpRequest;
     /// Decodes the login answer.
     fn decode_login(&self, response: &HttpResponse) -> Result<LoginGrant, SessionError>;
     /// The request that asks whether a token is valid; `None` if the server has no such endpoint.

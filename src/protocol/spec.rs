@@ -194,15 +194,22 @@ impl ServerProtocol for ProtocolSpec {
         &self.base_url
     }
 
-    fn login_request(&self, code: &LoginCode) -> HttpRequest {
+    fn login_request(&self, code: &LoginCode, fields: &[(String, Json)]) -> HttpRequest {
         let mut builder = self.request(&self.login);
         let code = (self.code_field.clone(), Json::String(code.0.clone()));
-        if self.code_in_query || self.login.method == Method::Get {
+        let in_query = self.code_in_query || self.login.method == Method::Get;
+        if in_query {
             builder.query.push(code);
         } else {
             builder.fields.push(code);
         }
-        builder.fields.extend(self.login_fields.iter().cloned());
+        let constants = self.login_fields.iter().filter(|(name, _)| !fields.iter().any(|(given, _)| given == name));
+        let extra: Vec<(String, Json)> = constants.chain(fields.iter()).filter(|(name, _)| *name != self.code_field).cloned().collect();
+        if in_query {
+            builder.query.extend(extra);
+        } else {
+            builder.fields.extend(extra);
+        }
         builder.build(self.format)
     }
 

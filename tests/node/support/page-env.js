@@ -53,8 +53,15 @@ function createPageEnv(options = {}) {
 
   // exparser chooses its DOM backend when it is first required, so the DOM comes first.
   installDom(globalThis);
-  const simulate = require('miniprogram-simulate');
-  const exparser = require('miniprogram-exparser');
+  let simulate;
+  let exparser;
+  try {
+    simulate = require('miniprogram-simulate');
+    exparser = require('miniprogram-exparser');
+  } catch (err) {
+    if (err.code !== 'MODULE_NOT_FOUND') throw err;
+    throw new Error(`createPageEnv: miniprogram-simulate is not installed (${err.message.split('\n')[0]}); run npm ci in the repository root`);
+  }
 
   const server = options.server || createFakeServer();
   const fake = options.fake || createFakeWx(Object.assign({ server }, options.wxOptions || {}));

@@ -28,9 +28,67 @@ export interface SessionError extends Error {
   option?: string;
 }
 
+/** A field of a JSON answer and the values that count, e.g. { path: 'code', values: [0] }. */
+export interface FieldMatch {
+  path: string;
+  values: Array<string | number | boolean | null>;
+}
+
+/** How the token travels: a header (with an optional prefix), a query parameter, or a body field. */
+export type TokenPlacement = { header: string; prefix?: string } | { query: string } | { body: string };
+
+/**
+ * A custom backend, described on top of a preset (default 'default'). Every field is optional;
+ * unknown fields are rejected with INVALID_OPTIONS naming them (e.g. 'protocol.login.methd').
+ */
+export interface ProtocolConfig {
+  preset?: ProtocolName;
+  /** Encoding of request bodies. */
+  format?: 'json' | 'form';
+  login?: {
+    method?: 'GET' | 'POST';
+    /** Appended to baseUrl; must start with '/'. */
+    path?: string;
+    /** Name of the field carrying the wx.login code. Default 'code'. */
+    codeField?: string;
+    codeIn?: 'body' | 'query';
+    /** Constant extra fields sent with every login. */
+    fields?: Record<string, unknown>;
+  };
+  /** Dotted path of the token in the login answer ('data.token'); '' = the whole body is the token. */
+  tokenPath?: string;
+  uidPath?: string | null;
+  userInfoPath?: string | null;
+  /** Path of the token's lifetime in seconds. */
+  expiresInPath?: string | null;
+  /** For servers that answer 200 to everything: the field that means success. */
+  success?: FieldMatch | null;
+  /** The answer that means "register first" → NOT_REGISTERED. */
+  notRegistered?: FieldMatch | null;
+  /** What means "the session is invalid" (re-login on requests, logged out on check). */
+  invalidSession?: { statuses?: number[]; path?: string; values?: FieldMatch['values'] };
+  /** The token check; null = the server has none (checkHasLogined then trusts wx.checkSession and the expiry). */
+  check?: { method?: 'GET' | 'POST'; path?: string; valid?: FieldMatch | null } | null;
+  logout?: { method?: 'GET' | 'POST'; path?: string; alreadyInvalidStatuses?: number[] };
+  token?: TokenPlacement;
+}
+
+/** Built-in protocols: ours, the seeds' egg.js server, API工厂, litemall. */
+export type ProtocolName = 'default' | 'egg' | 'apifm' | 'litemall';
+
 export interface InitOptions {
   /** Required. The developer server, e.g. 'https://api.example.com' (no trailing slash needed). */
   baseUrl: string;
+  /** How the server speaks. Default 'default'. */
+  protocol?: ProtocolName | ProtocolConfig;
+  /** Rename the token header on requests (e.g. 'X-Token'); default from the protocol. */
+  tokenHeader?: string;
+  /** Text before the token in that header (e.g. 'Bearer ', ''); default from the protocol. */
+  tokenPrefix?: string;
+  /** Re-login-and-replay rounds one request may use after "session invalid" (0-5). Default 1. */
+  reloginLimit?: number;
+  /** How long a successful server check is trusted, in ms (0 = always ask). Default 300000. */
+  checkTrustMs?: number;
   /** Path of the module inside the package. Default '/session/session_bg.wasm.br'. */
   wasmPath?: string;
   /** Loading text during login; '' shows none. Default '登陆中'. */
@@ -75,8 +133,16 @@ export type ChangeEvent =
 export function init(options: InitOptions): Promise<void>;
 /** Resolves once init has finished. */
 export function ready(): Promise<void>;
-/** wx.login → server login → token stored. Storage is unchanged when it rejects. */
-export function login(): Promise<LoginResult>;
+export interface LoginOptions {
+  /** Extra fields for the server's login call (litemall's userInfo, a referrer…). */
+  fields?: Record<string, unknown>;
+}
+
+/**
+ * wx.login → server login → token stored. Storage is unchanged when it rejects. Concurrent calls
+ * share one login (one wx.login, one server call).
+ */
+export function login(options?: LoginOptions): Promise<LoginResult>;
 /**
  * true: the server accepted the stored token. false: logged out (the stale token was removed).
  * Rejects with code 'NETWORK' (token kept) when the server could not be asked: that is not "logged out".
@@ -86,6 +152,31 @@ export function checkHasLogined(): Promise<boolean>;
 export function logout(options?: LogoutOptions): Promise<LogoutResult>;
 /** The current token, or null when logged out. Throws NOT_INITIALIZED before init has finished. */
 export function getToken(): string | null;
+/** wx.request's options, plus `loadingText`. A `url` starting with '/' is resolved against baseUrl. */
+export interface RequestOptions {
+  url: string;
+  method?: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'HEAD' | 'OPTIONS' | 'TRACE' | 'CONNECT';
+  data?: unknown;
+  header?: Record<string, string>;
+  dataType?: string;
+  responseType?: string;
+  timeout?: number;
+  /** Shows wx.showLoading with this title while the request (and any re-login) runs. */
+  loadingText?: string;
+}
+
+export interface RequestResult {
+  statusCode: number;
+  data: unknown;
+  header: Record<string, string>;
+}
+
+/**
+ * wx.request with the token attached — only for URLs on baseUrl's origin. On "session invalid" it
+ * re-logs in once (shared with every other caller) and replays; 2xx resolves, anything else rejects
+ * with a coded error carrying `status` and the server's message.
+ */
+export function request(options: RequestOptions): Promise<RequestResult>;
 /** Subscribes to session changes; returns the unsubscribe function. */
 export function onChange(listener: (event: ChangeEvent) => void): () => void;
 

@@ -68,11 +68,10 @@ function makeTinyPackage() {
     "  },",
     "});",
   ].join('\n'));
-  return {
-    root,
-    wasmBytes,
-    cleanup: () => fs.rmSync(root, { recursive: true, force: true }),
-  };
+  const cleanup = () => fs.rmSync(root, { recursive: true, force: true });
+  // Also on exit: a test file that crashes before its after() hook must not leave the folder.
+  process.once('exit', cleanup);
+  return { root, wasmBytes, cleanup };
 }
 
 module.exports = { makeTinyPackage, TINY_WASM_HEX };

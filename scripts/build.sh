@@ -9,8 +9,9 @@
 # features the module uses → npm binaryen's wasm-opt -Oz with exactly those features, without the
 # name and producers sections → brotli -q 11 → turn the glue into CommonJS for WXWebAssembly
 # (tools/mp-glue.js) → load both in a sandbox without WebAssembly/TextDecoder/fetch → size report
-# and the 40 KB budget → copy into miniprogram/session/ and write BUILD_STAMP.
-# Nothing in miniprogram/session/ changes unless every check passed.
+# → copy into miniprogram/session/ and write BUILD_STAMP → the 40 KB budget.
+# Nothing in miniprogram/session/ changes unless every correctness check passed; an over-budget
+# build is installed (so the tests see it) but exits 1.
 # Outputs outside miniprogram/: pkg/ (wasm-pack), build/wasm/, build/stage/, build/size.json.
 set -euo pipefail
 # shellcheck source=scripts/lib/tools.sh
@@ -140,15 +141,19 @@ row "shipped total (miniprogram/session, brotli)" "$shipped_total"
 row "budget" "$BUDGET_BYTES"
 say "wasm features used: $features"
 
-if ((shipped_total > BUDGET_BYTES)); then
-  die "the shipped total is $shipped_total bytes, over the $BUDGET_BYTES-byte budget; miniprogram/session/ is unchanged" \
-    "shrink the module (dependencies, formatting machinery, panics) — build/size.json has the figures"
-fi
-
 # --- 7. install and stamp ------------------------------------------------------------------------------------
+# Everything that makes the files correct has passed; install them even if the size budget below
+# fails, so the other suites test the module src/ describes rather than a stale one.
 cp "$STAGE/session_bg.wasm.br" "$DEST/session_bg.wasm.br"
 cp "$STAGE/session_wasm.js" "$DEST/session_wasm.js"
 write_stamp
+
+if ((shipped_total > BUDGET_BYTES)); then
+  say "largest functions (from pkg/${OUT_NAME}_bg.wasm's name section; sizes before wasm-opt):"
+  node tools/wasm-module.js top "$PKG/${OUT_NAME}_bg.wasm" --count 15 || true
+  die "the shipped total is $shipped_total bytes, over the $BUDGET_BYTES-byte budget by $((shipped_total - BUDGET_BYTES)) (files installed, but do not ship this)" \
+    "shrink the module: the list above shows where the bytes are; build/size.json has the figures"
+fi
 
 say "done in $(seconds_since "$started") s: miniprogram/session/session_wasm.js, session_bg.wasm.br, BUILD_STAMP ($shipped_total of $BUDGET_BYTES bytes shipped, brotli)"
 say "commit them: git add miniprogram/session/session_wasm.js miniprogram/session/session_bg.wasm.br miniprogram/session/BUILD_STAMP"

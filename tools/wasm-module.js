@@ -12,8 +12,8 @@
 //
 // Why "used" and not just the declared section: rustc declares every feature it was allowed to
 // use, not what it did use. binaryen's validator is the ground truth: a feature is used when the
-// module stops validating without it. Each probe runs `wasm-opt` (npm's binaryen) on a copy that
-// has no target_features section, because binaryen otherwise enables whatever the section lists.
+// module stops validating without it. Probes run on a copy without the target_features section,
+// because binaryen otherwise enables whatever the section lists.
 //
 // Why exported globals go: wasm-bindgen exports `#[no_mangle]` statics such as
 // `__instance_terminated` as globals even when the glue never reads them, and iOS WeChat is reported
@@ -22,7 +22,7 @@
 
 const fs = require('node:fs');
 const path = require('node:path');
-const { execFile } = require('node:child_process');
+const { pathToFileURL } = require('node:url');
 
 /**
  * Features (binaryen flag names) that the module may use. These are what Rust >= 1.82 turns on for
@@ -174,42 +174,86 @@ function rewrite(buf, { dropSections = [], dropExports = [] }) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Feature probing with binaryen.
+// Feature probing with binaryen: npm's binaryen package (the same build as its wasm-opt) loaded
+// once in this process. Each probe is then a validation of about 0.1 s, where running the wasm-opt
+// CLI per probe cost a second of start-up each.
 
-function wasmOptValidates(wasmOpt, file, features) {
-  const args = [file, '--mvp-features', ...features.map((f) => '--enable-' + f), '-o', '/dev/null'];
-  return new Promise((resolve) => {
-    execFile(wasmOpt, args, { maxBuffer: 64 * 1024 * 1024 }, (error, _stdout, stderr) => {
-      if (error && error.code === 'ENOENT') {
-        resolve({ ok: false, missingTool: true, stderr: String(error.message) });
-      } else {
-        resolve({ ok: !error, stderr: String(stderr) });
-      }
-    });
-  });
+/** binaryen.Features keys for the binaryen flag names used above. */
+const FEATURE_KEYS = {
+  'sign-ext': 'SignExt', threads: 'Atomics', 'mutable-globals': 'MutableGlobals',
+  'nontrapping-float-to-int': 'NontrappingFPToInt', simd: 'SIMD128', 'bulk-memory': 'BulkMemory',
+  'bulk-memory-opt': 'BulkMemoryOpt', 'exception-handling': 'ExceptionHandling', 'tail-call': 'TailCall',
+  'reference-types': 'ReferenceTypes', multivalue: 'Multivalue', gc: 'GC', memory64: 'Memory64',
+  'relaxed-simd': 'RelaxedSIMD', 'extended-const': 'ExtendedConst', strings: 'Strings',
+  multimemory: 'MultiMemory', 'stack-switching': 'StackSwitching', 'shared-everything': 'SharedEverything',
+  fp16: 'FP16', 'call-indirect-overlong': 'CallIndirectOverlong',
+};
+
+let binaryenPromise = null;
+function loadBinaryen() {
+  if (!binaryenPromise) {
+    let entry;
+    try {
+      entry = require.resolve('binaryen', { paths: [path.join(__dirname, '..')] });
+    } catch {
+      fail("npm's binaryen is not installed: run npm ci (scripts/lib/tools.sh does)");
+    }
+    // The package is an ES module; import() loads it from this CommonJS file.
+    binaryenPromise = import(pathToFileURL(entry).href).then((m) => m.default);
+  }
+  return binaryenPromise;
+}
+
+/** Runs fn with stdout/stderr captured (binaryen's validator prints every error it finds). */
+function quietly(fn) {
+  const out = process.stdout.write;
+  const err = process.stderr.write;
+  let text = '';
+  process.stdout.write = process.stderr.write = (chunk) => {
+    if (text.length < 4000) text += String(chunk);
+    return true;
+  };
+  try {
+    return { result: fn(), text };
+  } finally {
+    process.stdout.write = out;
+    process.stderr.write = err;
+  }
 }
 
 /**
  * A smallest subset of `candidates` the module (which must have no target_features section) needs
  * to validate. Features overlap (bulk-memory includes bulk-memory-opt), so probing each one alone
  * would call both unused; instead drop them one at a time, larger first, keeping each drop that
- * still validates. One wasm-opt run per candidate, about half a second each.
+ * still validates.
  */
-async function usedFeatures(wasmOpt, file, candidates) {
+async function usedFeatures(file, candidates) {
+  const binaryen = await loadBinaryen();
+  const unknown = candidates.filter((f) => binaryen.Features[FEATURE_KEYS[f]] === undefined);
+  if (unknown.length > 0) fail('this binaryen does not know the features ' + unknown.join(', '));
   const ordered = candidates
     .slice()
     .sort((a, b) => BINARYEN_FEATURES.indexOf(a) - BINARYEN_FEATURES.indexOf(b));
-  const base = await wasmOptValidates(wasmOpt, file, ordered);
-  if (base.missingTool) fail('cannot run ' + wasmOpt + ': put npm binaryen\'s bin first on PATH (scripts/lib/tools.sh does)');
-  if (!base.ok) {
-    fail('the module does not validate with features [' + ordered.join(', ') + ']:\n' + base.stderr.slice(0, 2000));
+  const read = quietly(() => binaryen.readBinary(fs.readFileSync(file)));
+  const module = read.result;
+  try {
+    const validates = (features) => {
+      module.setFeatures(features.reduce((mask, f) => mask | binaryen.Features[FEATURE_KEYS[f]], binaryen.Features.MVP));
+      return quietly(() => module.validate());
+    };
+    const base = validates(ordered);
+    if (!base.result) {
+      fail('the module does not validate with features [' + ordered.join(', ') + ']:\n' + base.text.slice(0, 2000));
+    }
+    let kept = ordered;
+    for (const feature of ordered) {
+      const without = kept.filter((f) => f !== feature);
+      if (validates(without).result) kept = without;
+    }
+    return kept;
+  } finally {
+    module.dispose();
   }
-  let kept = ordered;
-  for (const feature of ordered) {
-    const without = kept.filter((f) => f !== feature);
-    if ((await wasmOptValidates(wasmOpt, file, without)).ok) kept = without;
-  }
-  return kept;
 }
 
 function toBinaryen(llvmName) {
@@ -244,14 +288,14 @@ function requireOption(options, name, usage) {
 
 const USAGE =
   'usage: node tools/wasm-module.js prepare IN.wasm OUT.wasm --glue GLUE.js --json FEATURES.json\n' +
-  '       node tools/wasm-module.js check OPT.wasm --json FEATURES.json';
+  '       node tools/wasm-module.js check OPT.wasm --json FEATURES.json\n' +
+  '       node tools/wasm-module.js top IN.wasm [--count N]   (largest functions, by the name section)';
 
 async function prepare(positional, options) {
   const [input, output] = positional;
   if (!input || !output) fail(USAGE);
   const glueFile = requireOption(options, 'glue', USAGE);
   const jsonFile = requireOption(options, 'json', USAGE);
-  const wasmOpt = options['wasm-opt'] || 'wasm-opt';
   const buf = fs.readFileSync(input);
   const glue = fs.readFileSync(glueFile, 'utf8');
 
@@ -274,7 +318,7 @@ async function prepare(positional, options) {
 
   const candidates = declaredOn ? [...new Set(declaredOn.map(toBinaryen))].filter((f) => BINARYEN_FEATURES.includes(f)) : BINARYEN_FEATURES;
   const unknown = declaredOn ? declaredOn.map(toBinaryen).filter((f) => !BINARYEN_FEATURES.includes(f)) : [];
-  const used = await usedFeatures(wasmOpt, output, candidates);
+  const used = await usedFeatures(output, candidates);
 
   const report = {
     declared: declaredOn,
@@ -308,13 +352,12 @@ async function check(positional, options) {
   const [input] = positional;
   if (!input) fail(USAGE);
   const jsonFile = requireOption(options, 'json', USAGE);
-  const wasmOpt = options['wasm-opt'] || 'wasm-opt';
   const report = JSON.parse(fs.readFileSync(jsonFile, 'utf8'));
   const buf = fs.readFileSync(input);
   if (declaredFeatures(buf)) fail(input + ' still has a target_features section; it should have been dropped by `prepare`');
   // Validating with exactly the input's used features proves wasm-opt introduced nothing new
   // (usedFeatures fails when the base set does not validate); the probes then say what is left.
-  const used = await usedFeatures(wasmOpt, input, report.used);
+  const used = await usedFeatures(input, report.used);
   report.shipped = { used, exports: exportsOf(buf).map((e) => e.kind + ' ' + e.name) };
   fs.writeFileSync(jsonFile, JSON.stringify(report, null, 2) + '\n');
   console.log('wasm features of the shipped module: ' + (used.join(', ') || 'none beyond the MVP'));
@@ -330,11 +373,99 @@ async function check(positional, options) {
   if (unwanted.length > 0) fail('the optimised module still has custom sections ' + unwanted.join(', ') + '; wasm-opt needs --strip-debug --strip-producers');
 }
 
+/** Function names from the `name` section (subsection 1), by function index. */
+function functionNames(buf) {
+  const names = new Map();
+  const section = sections(buf).find((s) => s.id === 0 && s.name === 'name');
+  if (!section) return names;
+  let at = readName(buf, section.body).next;
+  while (at < section.end) {
+    const id = buf[at];
+    const size = readU32(buf, at + 1);
+    if (id === 1) {
+      const count = readU32(buf, size.next);
+      let p = count.next;
+      for (let i = 0; i < count.value; i++) {
+        const index = readU32(buf, p);
+        const name = readName(buf, index.next);
+        names.set(index.value, name.value);
+        p = name.next;
+      }
+    }
+    at = size.next + size.value;
+  }
+  return names;
+}
+
+/** How many functions the module imports (they come first in the function index space). */
+function importedFunctionCount(buf) {
+  const section = sections(buf).find((s) => s.id === 2);
+  if (!section) return 0;
+  const count = readU32(buf, section.body);
+  let at = count.next;
+  let functions = 0;
+  const limits = (p) => {
+    const flags = buf[p];
+    let next = readU32(buf, p + 1).next;
+    if (flags & 1) next = readU32(buf, next).next;
+    return next;
+  };
+  for (let i = 0; i < count.value; i++) {
+    at = readName(buf, readName(buf, at).next).next;
+    const kind = buf[at];
+    at++;
+    if (kind === 0) {
+      functions++;
+      at = readU32(buf, at).next;
+    } else if (kind === 1) {
+      at = limits(at + 1); // reference type, then limits
+    } else if (kind === 2) {
+      at = limits(at);
+    } else if (kind === 3) {
+      at += 2; // value type, mutability
+    } else {
+      fail('cannot read import kind ' + kind);
+    }
+  }
+  return functions;
+}
+
+/** Where the bytes go: the largest function bodies and the data, for someone trimming the module. */
+function top(positional, options) {
+  const [input] = positional;
+  if (!input) fail(USAGE);
+  const buf = fs.readFileSync(input);
+  const names = functionNames(buf);
+  const imported = importedFunctionCount(buf);
+  const code = sections(buf).find((s) => s.id === 10);
+  const data = sections(buf).find((s) => s.id === 11);
+  const bodies = [];
+  if (code) {
+    const count = readU32(buf, code.body);
+    let at = count.next;
+    for (let i = 0; i < count.value; i++) {
+      const size = readU32(buf, at);
+      const name = names.get(imported + i) || 'function ' + (imported + i);
+      // Rust symbols carry hashes (`::h0123…`, `core[0123…]`) that say nothing to a reader.
+      bodies.push({ size: size.value, name: name.replace(/::h[0-9a-f]{16}$/, '').replace(/\[[0-9a-f]{16}\]/g, '') });
+      at = size.next + size.value;
+    }
+  }
+  bodies.sort((a, b) => b.size - a.size);
+  const total = bodies.reduce((sum, f) => sum + f.size, 0);
+  console.log('code ' + total + ' bytes in ' + bodies.length + ' functions; data ' + (data ? data.end - data.start : 0) + ' bytes' +
+    (names.size === 0 ? ' (no name section: run this on pkg/*_bg.wasm)' : ''));
+  for (const f of bodies.slice(0, Number(options.count) || 20)) {
+    console.log(String(f.size).padStart(8) + '  ' + (f.name.length > 120 ? f.name.slice(0, 117) + '...' : f.name));
+  }
+}
+
 async function main() {
   const [command, ...rest] = process.argv.slice(2);
   const { positional, options } = parseArgs(rest);
   if (command === 'prepare') return prepare(positional, options);
   if (command === 'check') return check(positional, options);
+  if (command === 'top') return top(positional, options);
   fail(USAGE);
 }
 

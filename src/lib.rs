@@ -20,13 +20,15 @@
     )
 )]
 
+#[cfg(target_arch = "wasm32")]
+pub mod alloc;
 pub mod bridge;
 pub mod error;
 pub mod flight;
 pub mod json;
 pub mod platform;
 pub mod protocol;
-pub mod protocol_options;
+pub mod options;
 pub mod revocations;
 pub mod session;
 pub mod store;
@@ -36,6 +38,10 @@ pub mod wx;
 mod session_tests;
 #[cfg(test)]
 mod testing;
+
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: alloc::SizeClassAlloc = alloc::SizeClassAlloc::new();
 
 use std::future::Future;
 use std::pin::Pin;
@@ -74,7 +80,9 @@ impl Session {
     /// Creates the session from `init(options)`; throws an `INVALID_OPTIONS` error naming the bad option.
     #[wasm_bindgen(constructor)]
     pub fn new(options: JsValue) -> Result<Session, JsValue> {
-        let options = bridge::init_options(&options).map_err(|e| bridge::error_value(&e))?;
+        let options = bridge::options_json(&options)
+            .and_then(|json| options::init_options(json.as_ref().unwrap_or(&json::Json::Null)))
+            .map_err(|e| bridge::error_value(&e))?;
         let platform = WxPlatform::from_global(options.timeout_ms).map_err(|e| bridge::error_value(&e))?;
         let protocol = Box::new(options.protocol);
         Ok(Session { core: Rc::new(session::Session::new(platform, protocol, options.config)) })
@@ -121,7 +129,7 @@ impl Session {
     /// login fields for the server (litemall's `userInfo`, for example).
     pub fn login(&self, options: JsValue) -> Promise {
         let core = Rc::clone(&self.core);
-        let fields = bridge::login_options(&options);
+        let fields = bridge::options_json(&options).and_then(|json| options::login_fields(json.as_ref()));
         promise(async move {
             let fields = fields.map_err(|e| bridge::error_value(&e))?;
             core.login(&fields).await.map(|o| bridge::login_value(&o)).map_err(|e| bridge::error_value(&e))
@@ -140,7 +148,7 @@ impl Session {
     /// Logs out; resolves `{ wasLoggedIn, serverConfirmed, server }`.
     pub fn logout(&self, options: JsValue) -> Promise {
         let core = Rc::clone(&self.core);
-        let refresh = bridge::logout_options(&options);
+        let refresh = bridge::options_json(&options).and_then(|json| options::logout_options(json.as_ref()));
         promise(async move {
             let refresh = refresh.map_err(|e| bridge::error_value(&e))?;
             Ok(bridge::logout_value(&core.logout(&refresh).await))

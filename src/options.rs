@@ -1,0 +1,379 @@
+//! Reads the options of `init`, `login` and `logout` — and the `protocol` description inside
+//! `init` — from their JSON form. Pure Rust: the JavaScript side hands over `JSON.stringify(options)`
+//! once, so every rule here is tested natively and every mistake is reported with its full option
+//! path (`protocol.login.path`).
+
+use crate::error::SessionError;
+use crate::json::Json;
+use crate::platform::{Method, Refresh};
+use crate::protocol::presets;
+use crate::protocol::spec::{BodyFormat, Endpoint, FieldMatch, ProtocolSpec, TokenPlacement};
+use crate::session::SessionConfig;
+
+/// Longest timeout `wx.request` allows, in ms.
+const MAX_TIMEOUT_MS: u64 = 60_000;
+
+/// Everything `init(options)` configures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InitOptions {
+    /// Per-call timeout in ms.
+    pub timeout_ms: u32,
+    /// The session's tunables.
+    pub config: SessionConfig,
+    /// How the server speaks (its base URL included).
+    pub protocol: ProtocolSpec,
+}
+
+/// Reads and validates `init(options)`.
+pub fn init_options(options: &Json) -> Result<InitOptions, SessionError> {
+    let init = Fields::of(options, "options")?;
+    init.only(&[
+        "baseUrl", "wasmPath", "protocol", "loginLoadingText", "logoutLoadingText", "timeoutMs",
+        "checkTrustMs", "tokenHeader", "tokenPrefix", "reloginLimit",
+    ])?;
+    let base_url = init
+        .string("baseUrl")?
+        .ok_or_else(|| init.bad("baseUrl", "required: the developer server, e.g. https://api.example.com"))?;
+    if crate::protocol::origin(&base_url).is_none() || base_url.contains(['?', '#', ' ']) {
+        return Err(init.bad("baseUrl", "must be an http(s) URL without query or fragment, e.g. https://api.example.com"));
+    }
+    let base_url = base_url.trim_end_matches('/');
+    let mut config = SessionConfig::default();
+    if let Some(text) = init.string("loginLoadingText")? {
+        config.login_loading_text = text;
+    }
+    if let Some(text) = init.string("logoutLoadingText")? {
+        config.logout_loading_text = text;
+    }
+    if let Some(ms) = init.integer("checkTrustMs", 0, 24 * 3600 * 1000)? {
+        config.check_trust_ms = ms;
+    }
+    if let Some(limit) = init.integer("reloginLimit", 0, 5)? {
+        config.relogin_limit = limit as u32;
+    }
+    let timeout_ms = init.integer("timeoutMs", 1, MAX_TIMEOUT_MS)?.unwrap_or(15_000) as u32;
+    let mut protocol = protocol_spec(init.value("protocol"), base_url)?;
+    let header = init.string("tokenHeader")?;
+    let prefix = init.string("tokenPrefix")?;
+    if header.is_some() || prefix.is_some() {
+        let (old_name, old_prefix) = match &protocol.token {
+            TokenPlacement::Header { name, prefix } => (name.clone(), prefix.clone()),
+            _ => ("Authorization".to_owned(), String::new()),
+        };
+        protocol.token = TokenPlacement::Header { name: header.unwrap_or(old_name), prefix: prefix.unwrap_or(old_prefix) };
+    }
+    Ok(InitOptions { timeout_ms, config, protocol })
+}
+
+/// Reads `logout(options)`: `{ reLaunch?: '/pages/...', refresh?: boolean }`.
+pub fn logout_options(options: Option<&Json>) -> Result<Refresh, SessionError> {
+    let Some(options) = options.filter(|o| **o != Json::Null) else { return Ok(Refresh::TopPageOnShow) };
+    let logout = Fields::of(options, "options")?;
+    logout.only(&["reLaunch", "refresh"])?;
+    if let Some(url) = logout.string("reLaunch")? {
+        if !url.starts_with('/') {
+            return Err(logout.bad("reLaunch", "must be an absolute page path such as /pages/index/index"));
+        }
+        return Ok(Refresh::ReLaunch(url));
+    }
+    match logout.value("refresh") {
+        None | Some(Json::Bool(true)) => Ok(Refresh::TopPageOnShow),
+        Some(Json::Bool(false)) => Ok(Refresh::Nothing),
+        Some(_) => Err(logout.bad("refresh", "must be a boolean")),
+    }
+}
+
+/// Reads `login(options)`: `{ fields?: { ...extra login fields... } }`.
+pub fn login_fields(options: Option<&Json>) -> Result<Vec<(String, Json)>, SessionError> {
+    let Some(options) = options.filter(|o| **o != Json::Null) else { return Ok(Vec::new()) };
+    let login = Fields::of(options, "options")?;
+    login.only(&["fields"])?;
+    match login.value("fields") {
+        None => Ok(Vec::new()),
+        Some(Json::Object(members)) => Ok(members.clone()),
+        Some(_) => Err(SessionError::invalid_option("fields", "must be a plain object of JSON values")),
+    }
+}
+
+/// Builds the protocol from the `protocol` option (absent: the default protocol).
+pub fn protocol_spec(value: Option<&Json>, base_url: &str) -> Result<ProtocolSpec, SessionError> {
+    let value = match value {
+        None | Some(Json::Null) => return Ok(presets::default(base_url)),
+        Some(Json::String(name)) => return presets::preset(name, base_url).ok_or_else(|| unknown_preset("protocol")),
+        Some(value) => value,
+    };
+    let custom = Fields::of(value, "protocol")?;
+    custom.only(&[
+        "preset", "format", "login", "tokenPath", "uidPath", "userInfoPath", "expiresInPath", "success",
+        "notRegistered", "invalidSession", "check", "logout", "token",
+    ])?;
+    let preset = custom.string("preset")?.unwrap_or_else(|| "default".to_owned());
+    let mut spec = presets::preset(&preset, base_url).ok_or_else(|| unknown_preset("protocol.preset"))?;
+    match custom.string("format")?.as_deref() {
+        None => {}
+        Some("json") => spec.format = BodyFormat::Json,
+        Some("form") => spec.format = BodyFormat::Form,
+        Some(_) => return Err(custom.bad("format", "must be 'json' or 'form'")),
+    }
+    if let Some(login) = custom.child("login")? {
+        login.only(&["method", "path", "codeField", "codeIn", "fields"])?;
+        login.endpoint(&mut spec.login)?;
+        if let Some(field) = login.string("codeField")? {
+            spec.code_field = field;
+        }
+        match login.string("codeIn")?.as_deref() {
+            None => {}
+            Some("body") => spec.code_in_query = false,
+            Some("query") => spec.code_in_query = true,
+            Some(_) => return Err(login.bad("codeIn", "must be 'body' or 'query'")),
+        }
+        if let Some(fields) = login.child("fields")? {
+            spec.login_fields = fields.members.to_vec();
+        }
+    }
+    if let Some(path) = custom.string("tokenPath")? {
+        spec.token_path = path;
+    }
+    for (name, slot) in [
+        ("uidPath", &mut spec.uid_path),
+        ("userInfoPath", &mut spec.user_info_path),
+        ("expiresInPath", &mut spec.expires_in_path),
+    ] {
+        if custom.value(name).is_some() {
+            *slot = custom.string(name)?;
+        }
+    }
+    for (name, slot) in [("success", &mut spec.success), ("notRegistered", &mut spec.not_registered)] {
+        if custom.value(name).is_some() {
+            *slot = custom.child(name)?.map(|m| m.field_match()).transpose()?;
+        }
+    }
+    if let Some(invalid) = custom.child("invalidSession")? {
+        invalid.only(&["statuses", "path", "values"])?;
+        if let Some(statuses) = invalid.statuses("statuses")? {
+            spec.invalid_statuses = statuses;
+        }
+        spec.invalid_field = if invalid.value("path").is_some() { Some(invalid.field_match()?) } else { None };
+    }
+    if custom.value("check").is_some() {
+        spec.check = match custom.child("check")? {
+            None => None,
+            Some(check) => {
+                check.only(&["method", "path", "valid"])?;
+                let mut endpoint = spec.check.clone().unwrap_or(Endpoint { method: Method::Get, path: String::new() });
+                check.endpoint(&mut endpoint)?;
+                if endpoint.path.is_empty() {
+                    return Err(check.bad("path", "required when the preset has no check endpoint"));
+                }
+                if check.value("valid").is_some() {
+                    spec.check_valid = check.child("valid")?.map(|m| m.field_match()).transpose()?;
+                }
+                Some(endpoint)
+            }
+        };
+    }
+    if let Some(logout) = custom.child("logout")? {
+        logout.only(&["method", "path", "alreadyInvalidStatuses"])?;
+        logout.endpoint(&mut spec.logout)?;
+        if let Some(statuses) = logout.statuses("alreadyInvalidStatuses")? {
+            spec.logout_invalid_statuses = statuses;
+        }
+    }
+    if let Some(token) = custom.child("token")? {
+        spec.token = token.placement()?;
+        spec.logout_token = None;
+    }
+    Ok(spec)
+}
+
+fn unknown_preset(option: &str) -> SessionError {
+    SessionError::invalid_option(option, "must be default, egg, apifm, litemall, or an object describing the protocol")
+}
+
+/// The members of one options object, and its option path for error messages.
+struct Fields<'a> {
+    members: &'a [(String, Json)],
+    at: String,
+}
+
+impl<'a> Fields<'a> {
+    fn of(value: &'a Json, at: &str) -> Result<Fields<'a>, SessionError> {
+        match value {
+            Json::Object(members) => Ok(Fields { members, at: at.to_owned() }),
+            _ => Err(SessionError::invalid_option(at, "must be an object")),
+        }
+    }
+
+    fn path(&self, name: &str) -> String {
+        if self.at == "options" {
+            return name.to_owned();
+        }
+        let mut path = self.at.clone();
+        path.push('.');
+        path.push_str(name);
+        path
+    }
+
+    fn bad(&self, name: &str, reason: &str) -> SessionError {
+        SessionError::InvalidOptions { option: self.path(name), reason: reason.to_owned() }
+    }
+
+    /// The member, if present (a `null` is present: it switches a preset's feature off).
+    fn value(&self, name: &str) -> Option<&'a Json> {
+        self.members.iter().find(|(k, _)| k == name).map(|(_, v)| v)
+    }
+
+    /// Rejects keys outside `known`: a typo must not silently fall back to a default.
+    fn only(&self, known: &[&str]) -> Result<(), SessionError> {
+        match self.members.iter().find(|(k, _)| !known.contains(&k.as_str())) {
+            Some((key, _)) => Err(self.bad(key, "unknown option")),
+            None => Ok(()),
+        }
+    }
+
+    fn string(&self, name: &str) -> Result<Option<String>, SessionError> {
+        match self.value(name) {
+            None | Some(Json::Null) => Ok(None),
+            Some(Json::String(text)) => Ok(Some(text.clone())),
+            Some(_) => Err(self.bad(name, "must be a string")),
+        }
+    }
+
+    fn integer(&self, name: &str, min: u64, max: u64) -> Result<Option<u64>, SessionError> {
+        match self.value(name) {
+            None | Some(Json::Null) => Ok(None),
+            Some(Json::Number(n)) if n.bytes().all(|b| b.is_ascii_digit()) => match Json::Number(n.clone()).as_u64() {
+                Some(v) if (min..=max).contains(&v) => Ok(Some(v)),
+                _ => Err(self.bad(name, "is out of the documented range")),
+            },
+            Some(_) => Err(self.bad(name, "must be a whole number")),
+        }
+    }
+
+    fn child(&self, name: &str) -> Result<Option<Fields<'a>>, SessionError> {
+        match self.value(name) {
+            None | Some(Json::Null) => Ok(None),
+            Some(value) => Fields::of(value, &self.path(name)).map(Some),
+        }
+    }
+
+    fn endpoint(&self, endpoint: &mut Endpoint) -> Result<(), SessionError> {
+        match self.string("method")?.map(|m| m.to_ascii_uppercase()).as_deref() {
+            None => {}
+            Some("GET") => endpoint.method = Method::Get,
+            Some("POST") => endpoint.method = Method::Post,
+            Some(_) => return Err(self.bad("method", "must be 'GET' or 'POST'")),
+        }
+        if let Some(path) = self.string("path")? {
+            if !path.starts_with('/') {
+                return Err(self.bad("path", "must start with '/' (it is appended to baseUrl)"));
+            }
+            endpoint.path = path;
+        }
+        Ok(())
+    }
+
+    fn field_match(&self) -> Result<FieldMatch, SessionError> {
+        let path = self.string("path")?.ok_or_else(|| self.bad("path", "required: the field to look at, e.g. 'code'"))?;
+        match self.value("values") {
+            Some(Json::Array(values)) if !values.is_empty() => {
+                Ok(FieldMatch { path, values: values.iter().map(Json::to_text).collect() })
+            }
+            _ => Err(self.bad("values", "required: a non-empty array of accepted values, e.g. [0]")),
+        }
+    }
+
+    fn statuses(&self, name: &str) -> Result<Option<Vec<u16>>, SessionError> {
+        let Some(value) = self.value(name) else { return Ok(None) };
+        let Json::Array(items) = value else { return Err(self.bad(name, "must be an array of HTTP statuses")) };
+        items
+            .iter()
+            .map(|item| match item {
+                Json::Number(n) if n.bytes().all(|b| b.is_ascii_digit()) => {
+                    item.as_u64().filter(|s| (100..600).contains(s)).map(|s| s as u16)
+                }
+                _ => None,
+            })
+            .collect::<Option<Vec<u16>>>()
+            .map(Some)
+            .ok_or_else(|| self.bad(name, "must hold HTTP statuses (100-599)"))
+    }
+
+    fn placement(&self) -> Result<TokenPlacement, SessionError> {
+        self.only(&["header", "prefix", "query", "body"])?;
+        if let Some(name) = self.string("header")? {
+            return Ok(TokenPlacement::Header { name, prefix: self.string("prefix")?.unwrap_or_default() });
+        }
+        if let Some(name) = self.string("query")? {
+            return Ok(TokenPlacement::Query(name));
+        }
+        if let Some(name) = self.string("body")? {
+            return Ok(TokenPlacement::Body(name));
+        }
+        Err(SessionError::invalid_option(&self.at, "needs one of header, query or body"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn init(text: &str) -> Result<InitOptions, SessionError> {
+        init_options(&Json::parse(text).unwrap())
+    }
+
+    fn bad_option(text: &str) -> String {
+        match init(text).unwrap_err() {
+            SessionError::InvalidOptions { option, .. } => option,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults_need_only_a_base_url() {
+        let o = init(r#"{"baseUrl":"https://api.example.com/","wasmPath":"/session/x.wasm.br"}"#).unwrap();
+        assert_eq!(o.protocol, presets::default("https://api.example.com"));
+        assert_eq!((o.timeout_ms, o.config.relogin_limit), (15_000, 1));
+    }
+
+    #[test]
+    fn every_mistake_is_named() {
+        assert_eq!(bad_option("{}"), "baseUrl");
+        assert_eq!(bad_option(r#"{"baseURL":"https://a.b"}"#), "baseURL");
+        assert_eq!(bad_option(r#"{"baseUrl":"https://a.b@c"}"#), "baseUrl");
+        assert_eq!(bad_option(r#"{"baseUrl":"https://a.b","timeoutMs":60001}"#), "timeoutMs");
+        assert_eq!(bad_option(r#"{"baseUrl":"https://a.b","reloginLimit":1.5}"#), "reloginLimit");
+        assert_eq!(bad_option(r#"{"baseUrl":"https://a.b","protocol":{"check":{"valid":{"path":"ok","values":[]}}}}"#), "protocol.check.valid.values");
+        assert_eq!(bad_option(r#"{"baseUrl":"https://a.b","protocol":{"logout":{"alreadyInvalidStatuses":[400,"401"]}}}"#), "protocol.logout.alreadyInvalidStatuses");
+        assert_eq!(bad_option(r#"{"baseUrl":"https://a.b","protocol":{"preset":"egg","check":{"method":"GET"}}}"#), "protocol.check.path");
+        assert_eq!(bad_option(r#"[]"#), "options");
+    }
+
+    #[test]
+    fn a_custom_protocol_overrides_its_preset() {
+        let o = init(
+            r#"{"baseUrl":"https://a.b","tokenHeader":"X-Token","protocol":{"preset":"apifm","uidPath":null,
+                "login":{"codeIn":"query","fields":{"type":3}},"check":null}}"#,
+        )
+        .unwrap();
+        let p = o.protocol;
+        assert_eq!(p.uid_path, None);
+        assert!(p.code_in_query && p.check.is_none());
+        assert_eq!(p.login_fields, vec![("type".to_owned(), Json::Number("3".into()))]);
+        assert_eq!(p.token, TokenPlacement::Header { name: "X-Token".into(), prefix: String::new() });
+        assert_eq!(p.not_registered, presets::apifm("https://a.b").not_registered);
+    }
+
+    #[test]
+    fn logout_and_login_options() {
+        let j = |t: &str| Json::parse(t).unwrap();
+        assert_eq!(logout_options(None), Ok(Refresh::TopPageOnShow));
+        assert_eq!(logout_options(Some(&j(r#"{"refresh":false}"#))), Ok(Refresh::Nothing));
+        assert_eq!(logout_options(Some(&j(r#"{"reLaunch":"/pages/index/index"}"#))), Ok(Refresh::ReLaunch("/pages/index/index".into())));
+        assert!(logout_options(Some(&j(r#"{"reLaunch":"pages/index"}"#))).is_err());
+        assert!(logout_options(Some(&j(r#"{"refresh":"no"}"#))).is_err());
+        assert_eq!(login_fields(Some(&j(r#"{"fields":{"a":1}}"#))).unwrap().len(), 1);
+        assert!(login_fields(Some(&j(r#"{"fields":[1]}"#))).is_err());
+        assert!(login_fields(Some(&j(r#"{"field":{}}"#))).is_err());
+    }
+}

@@ -39,16 +39,22 @@ if ! git diff --quiet -- src Cargo.toml Cargo.lock 2>/dev/null || [[ -n "$(git l
 fi
 
 # --- 1. compile ---------------------------------------------------------------------------------
-say "wasm-pack build --release --target web (cargo build + wasm-bindgen $(wasm_bindgen_version))"
+# The standard library is rebuilt with panic=immediate-abort: a panic already aborts the module
+# (profile.release has panic = "abort"), but the stock std still carries the code that formats
+# panic messages, about 7 KB of the 40 KB budget. -Z build-std and -C panic=immediate-abort are
+# unstable cargo/rustc features; RUSTC_BOOTSTRAP=1 lets this stable toolchain use them for this one
+# build (tests and clippy use the ordinary toolchain). A separate target dir keeps this std apart.
+WASM_TARGET_DIR="$ROOT/target/wasm-min"
+say "wasm-pack build --release --target web (cargo build + wasm-bindgen $(wasm_bindgen_version); std rebuilt with panic=immediate-abort)"
 rm -rf "$PKG"
 # --mode no-install: use the wasm-bindgen on PATH (ensured above) and never try to download one.
-wasm-pack build --release --target web --mode no-install --no-pack --no-typescript \
-  --out-dir pkg --out-name "$OUT_NAME" ||
+RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$WASM_TARGET_DIR" RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort" \
+  wasm-pack build --release --target web --mode no-install --no-pack --no-typescript \
+  --out-dir pkg --out-name "$OUT_NAME" "$ROOT" -- -Z build-std=std,panic_abort ||
   die "wasm-pack build failed (see the cargo output above)" "fix the compile error, or run: cargo build --release --target wasm32-unknown-unknown"
 [[ -f "$PKG/${OUT_NAME}_bg.wasm" && -f "$PKG/$OUT_NAME.js" ]] || die "wasm-pack did not produce pkg/${OUT_NAME}_bg.wasm and pkg/$OUT_NAME.js"
 
-target_dir="$(cargo metadata --format-version 1 --no-deps | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).target_directory))')"
-cargo_wasm="$target_dir/wasm32-unknown-unknown/release/wx_session.wasm"
+cargo_wasm="$WASM_TARGET_DIR/wasm32-unknown-unknown/release/wx_session.wasm"
 
 # --- 2. features and exports ---------------------------------------------------------------------
 mkdir -p "$WORK" "$STAGE"
@@ -59,16 +65,23 @@ node tools/wasm-module.js prepare "$PKG/${OUT_NAME}_bg.wasm" "$WORK/prepared.was
 
 # --- 3. optimise ------------------------------------------------------------------------------------
 read -r -a feature_flags <<<"$(node -p 'require(process.argv[1]).wasmOptFlags.join(" ")' "$WORK/features.json")"
-say "wasm-opt -Oz ${feature_flags[*]} --strip-debug --strip-producers"
-wasm-opt -Oz "${feature_flags[@]}" --strip-debug --strip-producers \
+# --converge repeats -Oz until nothing shrinks further (about 1 % here, for a few seconds).
+say "wasm-opt -Oz --converge ${feature_flags[*]} --strip-debug --strip-producers"
+wasm-opt -Oz --converge "${feature_flags[@]}" --strip-debug --strip-producers \
   "$WORK/prepared.wasm" -o "$WORK/optimized.wasm" ||
   die "wasm-opt failed" "check that wasm-opt is npm's binaryen (scripts/lib/tools.sh ensure_binaryen_path)"
 node tools/wasm-module.js check "$WORK/optimized.wasm" --json "$WORK/features.json" ||
   die "the optimised module failed the feature checks above" "compare build/wasm/features.json with the input's features"
 
+# Short import/export names (a, b, …) instead of wasm-bindgen's hashed ones; the glue follows below.
+say "wasm-opt --minify-imports-and-exports-and-modules"
+wasm-opt "${feature_flags[@]}" --minify-imports-and-exports-and-modules \
+  "$WORK/optimized.wasm" -o "$WORK/minified.wasm" >"$WORK/names.json" ||
+  die "wasm-opt could not minify the import and export names"
+
 # --- 4. compress and transform -----------------------------------------------------------------------
 say "brotli -q 11 -> build/stage/session_bg.wasm.br"
-brotli -q 11 -f -n -o "$STAGE/session_bg.wasm.br" "$WORK/optimized.wasm"
+brotli -q 11 -f -n -o "$STAGE/session_bg.wasm.br" "$WORK/minified.wasm"
 
 say "transforming the glue for the mini-program runtime (tools/mp-glue.js)"
 require_flags=()
@@ -76,6 +89,16 @@ for name in "${REQUIRED_EXPORTS[@]}"; do require_flags+=(--require-export "$name
 node tools/mp-glue.js "$PKG/$OUT_NAME.js" "$STAGE/session_wasm.js" "${require_flags[@]}" ||
   die "the glue transform failed (message above); miniprogram/session/ is unchanged" \
     "if wasm-bindgen's glue changed shape, update tools/mp-glue.js and run: node --test tools/"
+
+node tools/minify-names.js "$WORK/optimized.wasm" "$WORK/minified.wasm" "$STAGE/session_wasm.js" ||
+  die "could not give the glue the module's short import/export names"
+
+# Minified: the glue ships in every mini-program package; the readable source is wasm-bindgen's
+# output plus tools/mp-glue.js. Top-level names stay (the sandbox check and stack traces use them).
+say "minifying the glue (terser)"
+node_modules/.bin/terser "$STAGE/session_wasm.js" --compress passes=2 --mangle --comments '/^ GENERATED/' \
+  -o "$STAGE/session_wasm.min.js" || die "terser failed on build/stage/session_wasm.js"
+mv "$STAGE/session_wasm.min.js" "$STAGE/session_wasm.js"
 
 # --- 5. verify -------------------------------------------------------------------------------------------
 node --check "$STAGE/session_wasm.js" || die "node --check rejects build/stage/session_wasm.js"
@@ -105,7 +128,7 @@ for name in "${!shipped[@]}"; do shipped_total=$((shipped_total + shipped[$name]
 
 cargo_raw="$( [[ -f "$cargo_wasm" ]] && bytes "$cargo_wasm" || echo 0)"
 bindgen_raw="$(bytes "$PKG/${OUT_NAME}_bg.wasm")"
-opt_raw="$(bytes "$WORK/optimized.wasm")"
+opt_raw="$(bytes "$WORK/minified.wasm")"
 wasm_br="${shipped[session_bg.wasm.br]}"
 glue_raw="$(bytes "$STAGE/session_wasm.js")"
 glue_br="${shipped[session_wasm.js]}"

@@ -76,6 +76,18 @@ ensure_wasm_target() {
   fi
 }
 
+# ensure_rust_src — the standard library's source, which scripts/build.sh recompiles for the wasm
+# module (-Z build-std with panic=immediate-abort: the panic-formatting machinery alone is ~7 KB of
+# brotli'd wasm, and the budget is 40 KB).
+ensure_rust_src() {
+  if (cd "$ROOT" && rustup component list --installed) | grep -qx 'rust-src'; then
+    say "rust-src: already installed"
+  else
+    say "rust-src: adding (needed to rebuild std small for wasm)"
+    (cd "$ROOT" && rustup component add rust-src) || die "rustup component add rust-src failed" "run it by hand to see why"
+  fi
+}
+
 # ensure_clippy — the clippy component for the active toolchain.
 ensure_clippy() {
   if (cd "$ROOT" && cargo clippy --version) >/dev/null 2>&1; then
@@ -188,6 +200,7 @@ ensure_build_tools() {
   ensure_apt_packages brotli
   ensure_rust
   ensure_wasm_target
+  ensure_rust_src
   ensure_wasm_pack
   ensure_wasm_bindgen_cli
   ensure_node

@@ -79,7 +79,9 @@ function alive(pid) {
  */
 async function startDev(name) {
   const serverPort = await freePort();
-  const readyFile = path.join(OUT_DIR, `dev-${name}.ready.json`);
+  // Unique per test process: two runs at once (two people, or test.sh twice) must not read each
+  // other's ready file. dev.sh deletes it when it stops.
+  const readyFile = path.join(OUT_DIR, `dev-${name}-${process.pid}.ready.json`);
   const logFile = path.join(OUT_DIR, `dev-${name}.log`);
   fs.rmSync(readyFile, { force: true });
   const log = fs.openSync(logFile, 'w');

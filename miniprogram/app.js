@@ -20,6 +20,10 @@ App({
   onLaunch() {
     session.onChange((event) => {
       this.globalData.loggedIn = event.type === 'login';
+      // The session found the stored session dead (expired, or rejected by the server) while a
+      // page was showing it: show that page again so it stops claiming 已登录. (登录 and 退出
+      // refresh the page themselves.)
+      if (event.type === 'expired' || event.type === 'invalidated') refreshTopPage();
     });
     this.globalData.launchCheck = session
       .init({ baseUrl: config.baseUrl })
@@ -37,6 +41,13 @@ App({
       );
   },
 });
+
+/** Runs the visible page's onShow again, as the session does after 退出. */
+function refreshTopPage() {
+  const pages = getCurrentPages();
+  const top = pages[pages.length - 1];
+  if (top && typeof top.onShow === 'function') top.onShow();
+}
 
 /** getToken() throws until init has finished; a failed init therefore reads as "no token". */
 function hasToken() {

@@ -222,6 +222,21 @@ if (missing.length) {
     assert.doesNotMatch(index.text(), new RegExp(DEFAULT_NICKNAME));
   });
 
+  test('a session that expires while the index page shows it: the page refreshes to logged out', async () => {
+    index.show();
+    await env.until(() => index.data.loggedIn);
+    // The stored session passes its expiry; the next check notices and tells the app (onChange),
+    // which re-shows the visible page — nobody calls index.show() here.
+    fake.writeStorage('tokenExpiresAt', 1);
+    const sessionModule = require(path.join(MINIPROGRAM_DIR, 'session/index.js'));
+    assert.equal(await sessionModule.checkHasLogined(), false);
+    await env.until(() => !index.data.loggedIn);
+    await env.until(() => index.find('登录'));
+    assert.equal(app.globalData.loggedIn, false);
+    // Only the revocation queued by the earlier offline 退出 remains; the session keys are gone.
+    assert.deepEqual(storedKeys(), ['wxSessionPendingRevocations']);
+  });
+
   test('the pages never used anything the runtime lacks', () => {
     assert.deepEqual(fake.warnings, []);
     assert.deepEqual(fake.callbackErrors, []);

@@ -83,6 +83,22 @@ parse_tap() {
   fi
 }
 
+# A script's own summary: its last line of the form `N passed, M failed` (what this script prints).
+parse_summary() {
+  local line passed failed
+  line="$(strip_ansi "$1" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -n1 || true)"
+  if [[ -z "$line" ]]; then
+    echo "0 1 no 'N passed, M failed' line (exit status $2)"
+    return
+  fi
+  read -r passed _ failed _ <<<"${line//,/}"
+  if [[ $2 -ne 0 && $failed -eq 0 ]]; then
+    echo "$passed 1 exit status $2 without a failed test"
+  else
+    echo "$passed $failed"
+  fi
+}
+
 # run_suite NAME PARSER COMMAND... — runs COMMAND (stdin closed, output shown and logged),
 # parses its counts with parse_PARSER and records a row. Never stops the script.
 run_suite() {
@@ -143,14 +159,24 @@ else
   skip_suite node "no tests/node/*.js yet"
 fi
 run_suite tools tap node --test --test-reporter=tap tools/
-if [[ -x scripts/test-server.sh ]]; then
-  run_suite server cargo scripts/test-server.sh
+if [[ -f scripts/test-server.sh ]]; then
+  run_suite server cargo bash scripts/test-server.sh
 else
   skip_suite server "scripts/test-server.sh does not exist yet"
 fi
-# More suites go here, one line each, e.g.:
-#   run_suite e2e tap with_build_tmpdir node --test --test-reporter=tap tests/e2e/
-#   run_suite fuzz exit scripts/fuzz.sh
+if [[ -f scripts/e2e.sh ]]; then
+  run_suite e2e tap bash scripts/e2e.sh
+else
+  skip_suite e2e "scripts/e2e.sh does not exist yet"
+fi
+if [[ -f scripts/fuzz.sh ]]; then
+  run_suite fuzz summary bash scripts/fuzz.sh
+else
+  skip_suite fuzz "scripts/fuzz.sh does not exist yet"
+fi
+# More suites go here, one line each: run_suite NAME PARSER COMMAND...
+# PARSER: exit (one test: the exit status), cargo (`test result:` lines), tap (`# pass`/`# fail`),
+# summary (a final `N passed, M failed` line).
 
 # --- report ------------------------------------------------------------------------------------------------
 for name in "${WANTED[@]}"; do

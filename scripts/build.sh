@@ -48,7 +48,11 @@ WASM_TARGET_DIR="$ROOT/target/wasm-min"
 say "wasm-pack build --release --target web (cargo build + wasm-bindgen $(wasm_bindgen_version); std rebuilt with panic=immediate-abort)"
 rm -rf "$PKG"
 # --mode no-install: use the wasm-bindgen on PATH (ensured above) and never try to download one.
-RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$WASM_TARGET_DIR" RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort" \
+# The same rebuild turns off reference-types and multivalue, which Rust >= 1.82 enables by default:
+# WeChat's engines (older iOS JavaScriptCore in particular) are not known to run them, and without
+# them wasm-bindgen keeps JS values in a JS-side table instead of an externref table (also smaller).
+RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$WASM_TARGET_DIR" \
+  RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Ctarget-feature=-reference-types,-multivalue" \
   wasm-pack build --release --target web --mode no-install --no-pack --no-typescript \
   --out-dir pkg --out-name "$OUT_NAME" "$ROOT" -- -Z build-std=std,panic_abort ||
   die "wasm-pack build failed (see the cargo output above)" "fix the compile error, or run: cargo build --release --target wasm32-unknown-unknown"

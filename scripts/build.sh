@@ -105,7 +105,9 @@ node_modules/.bin/terser "$STAGE/session_wasm.js" --compress passes=2 --mangle -
 mv "$STAGE/session_wasm.min.js" "$STAGE/session_wasm.js"
 
 # --- 5. verify -------------------------------------------------------------------------------------------
-node --check "$STAGE/session_wasm.js" || die "node --check rejects build/stage/session_wasm.js"
+# Again on the finished file: the renaming and terser run after the transform's own checks.
+node tools/mp-glue.js --check "$STAGE/session_wasm.js" ||
+  die "the finished glue fails the mini-program checks (above)" "see which step after tools/mp-glue.js introduced it"
 node tools/mp-sandbox.js "$STAGE/session_wasm.js" "$STAGE/session_bg.wasm.br" ||
   die "the built glue and module do not load in the mini-program sandbox (above)" "run: node --test tools/ for details"
 

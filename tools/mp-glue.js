@@ -3,6 +3,7 @@
 // can load:
 //
 //   node tools/mp-glue.js pkg/session_core.js miniprogram/session/session_wasm.js [--require-export Session]
+//   node tools/mp-glue.js --check FILE.js      the same checks on a finished file (after minifying)
 //
 // The runtime has no ES modules, no `fetch`/`URL`/`WebAssembly` (only `WXWebAssembly`, which takes a
 // path inside the code package) and no TextEncoder/TextDecoder (see shared/notes/wechat-runtime.md).
@@ -373,7 +374,31 @@ function build(input, output, options = {}) {
   return result;
 }
 
+/**
+ * Checks a finished glue file (after any later minifying step): no forbidden references, valid
+ * CommonJS syntax, and the `module.exports = { instantiate }` contract still visible.
+ */
+function checkFile(file) {
+  const code = fs.readFileSync(file, 'utf8');
+  const forbidden = findForbidden(code);
+  if (forbidden.length > 0) {
+    const list = forbidden.map((f) => '  line ' + f.line + ':' + f.column + '  ' + f.what + ' — ' + f.why).join('\n');
+    throw toolError(file + ' references ' + forbidden.length + ' thing(s) the mini-program runtime lacks:\n' + list);
+  }
+  const checked = spawnSync(process.execPath, ['--check', file], { encoding: 'utf8' });
+  if (checked.status !== 0) throw toolError('node --check rejects ' + file + ':\n' + checked.stderr);
+  if (!/module\.exports\s*=\s*\{\s*instantiate\s*:/.test(code)) {
+    throw toolError(file + ' no longer ends in `module.exports = { instantiate: … }`');
+  }
+}
+
 function main(argv) {
+  if (argv[0] === '--check') {
+    if (argv.length !== 2) throw toolError('usage: node tools/mp-glue.js --check GLUE.js');
+    checkFile(argv[1]);
+    console.log('glue: ' + argv[1] + ': no forbidden references, node --check ok');
+    return;
+  }
   const positional = [];
   const requireExports = [];
   for (let i = 0; i < argv.length; i++) {
@@ -381,7 +406,7 @@ function main(argv) {
     else positional.push(argv[i]);
   }
   if (positional.length !== 2) {
-    throw toolError('usage: node tools/mp-glue.js GLUE.js OUT.js [--require-export NAME]...');
+    throw toolError('usage: node tools/mp-glue.js GLUE.js OUT.js [--require-export NAME]...\n       node tools/mp-glue.js --check GLUE.js');
   }
   const [input, output] = positional;
   const result = build(input, output, { requireExports });
@@ -399,4 +424,4 @@ if (require.main === module) {
   }
 }
 
-module.exports = { transform, build, findForbidden, LOADER_NAMES };
+module.exports = { transform, build, checkFile, findForbidden, LOADER_NAMES };

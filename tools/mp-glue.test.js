@@ -14,7 +14,7 @@ const os = require('node:os');
 const path = require('node:path');
 
 const { MpUtf8Decoder, MpUtf8Encoder, mpUtf8Length } = require('./mp-utf8.js');
-const { transform, build, findForbidden } = require('./mp-glue.js');
+const { transform, build, checkFile, findForbidden } = require('./mp-glue.js');
 const wasmModule = require('./wasm-module.js');
 const { createSandbox } = require('./mp-sandbox.js');
 
@@ -182,8 +182,9 @@ test('wasm module tool: reads target_features, drops exports and sections', () =
 // The shipped files, in a sandbox without the globals the mini-program runtime lacks.
 const builtSkip = BUILT ? false : 'no build in ' + PACKAGE_DIR + ' (run scripts/build.sh)';
 
-test('shipped glue: passes the forbidden-reference scan', { skip: builtSkip }, () => {
+test('shipped glue: passes the forbidden-reference scan and node --check', { skip: builtSkip }, () => {
   assert.deepEqual(findForbidden(fs.readFileSync(GLUE, 'utf8')), []);
+  checkFile(GLUE);
 });
 
 for (const resultShape of ['pair', 'instance']) {

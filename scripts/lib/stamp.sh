@@ -13,7 +13,7 @@ STAMP_FILE="$ROOT/miniprogram/session/BUILD_STAMP"
 
 # The tools whose code shapes the output (the glue transform and its parts, the wasm preparation).
 # Not the tests or the sandbox: they check the output without changing it.
-STAMP_TOOLS=(tools/mp-glue.js tools/js-tokens.js tools/mp-utf8.js tools/wasm-module.js)
+STAMP_TOOLS=(tools/mp-glue.js tools/js-tokens.js tools/mp-utf8.js tools/wasm-module.js tools/minify-names.js)
 
 # stamp_inputs — the input files, one path per line relative to ROOT, sorted.
 stamp_inputs() {

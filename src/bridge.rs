@@ -105,3 +105,14 @@ fn string_option(object: &Object, name: &str) -> Result<Option<String>, SessionE
     }
     value.as_string().map(Some).ok_or_else(|| SessionError::invalid_option(name, "must be a string"))
 }
+
+/// `options.protocol.adaptAnswer`, the one JS callback for backends configuration cannot describe.
+pub fn adapt_answer_hook(options: &JsValue) -> Result<Option<js_sys::Function>, SessionError> {
+    let hook = get(&get(options, "protocol"), "adaptAnswer");
+    if hook.is_undefined() {
+        return Ok(None);
+    }
+    hook.dyn_into::<js_sys::Function>()
+        .map(Some)
+        .map_err(|_| SessionError::invalid_option("protocol.adaptAnswer", "must be a function"))
+}

@@ -80,10 +80,12 @@ impl Session {
     /// Creates the session from `init(options)`; throws an `INVALID_OPTIONS` error naming the bad option.
     #[wasm_bindgen(constructor)]
     pub fn new(options: JsValue) -> Result<Session, JsValue> {
-        let options = bridge::options_json(&options)
+        let js_options = options;
+        let options = bridge::options_json(&js_options)
             .and_then(|json| options::init_options(json.as_ref().unwrap_or(&json::Json::Null)))
             .map_err(|e| bridge::error_value(&e))?;
-        let platform = WxPlatform::from_global(options.timeout_ms).map_err(|e| bridge::error_value(&e))?;
+        let adapter = bridge::adapt_answer_hook(&js_options).map_err(|e| bridge::error_value(&e))?;
+        let platform = WxPlatform::from_global(options.timeout_ms, adapter).map_err(|e| bridge::error_value(&e))?;
         let protocol = Box::new(options.protocol);
         Ok(Session { core: Rc::new(session::Session::new(platform, protocol, options.config)) })
     }

@@ -105,7 +105,7 @@ pub fn protocol_spec(value: Option<&Json>, base_url: &str) -> Result<ProtocolSpe
     let custom = Fields::of(value, "protocol")?;
     custom.only(&[
         "preset", "format", "login", "tokenPath", "uidPath", "userInfoPath", "expiresInPath", "success",
-        "notRegistered", "invalidSession", "check", "logout", "token",
+        "notRegistered", "invalidSession", "check", "logout", "token", "adaptAnswer",
     ])?;
     let preset = custom.string("preset")?.unwrap_or_else(|| "default".to_owned());
     let mut spec = presets::preset(&preset, base_url).ok_or_else(|| unknown_preset("protocol.preset"))?;

@@ -28,9 +28,36 @@ impl Method {
     }
 }
 
+/// What a request to the developer's server is for (told to an `adaptAnswer` hook).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Exchanging a `wx.login` code.
+    Login,
+    /// Asking whether a token is valid.
+    Check,
+    /// Revoking a token.
+    Logout,
+    /// One of the app's own requests.
+    Request,
+}
+
+impl Purpose {
+    /// The name JS sees.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Login => "login",
+            Purpose::Check => "check",
+            Purpose::Logout => "logout",
+            Purpose::Request => "request",
+        }
+    }
+}
+
 /// One request to the developer's server, already fully built by a protocol.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpRequest {
+    /// What it is for.
+    pub purpose: Purpose,
     /// GET or POST.
     pub method: Method,
     /// Absolute URL.

@@ -9,7 +9,7 @@ use std::task::{Context, Poll, Waker};
 
 use crate::error::SessionError;
 use crate::platform::{
-    AppCall, HttpRequest, HttpResponse, LoginCode, Method, Platform, Refresh, SessionEvent, StoredValue, TokenOnRequest,
+    AppCall, HttpRequest, HttpResponse, LoginCode, Method, Purpose, Platform, Refresh, SessionEvent, StoredValue, TokenOnRequest,
 };
 
 /// An app request in native tests: just a URL (GET).
@@ -141,7 +141,7 @@ impl Platform for FakeWx {
             Some(TokenOnRequest::Header(name, value)) => vec![(name.clone(), value.clone())],
             _ => Vec::new(),
         };
-        self.send(&HttpRequest { method: Method::Get, url: call.0.clone(), headers, body: None }).await
+        self.send(&HttpRequest { purpose: Purpose::Request, method: Method::Get, url: call.0.clone(), headers, body: None }).await
     }
 
     fn reply_summary(&self, reply: &HttpResponse) -> HttpResponse {

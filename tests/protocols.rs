@@ -240,3 +240,68 @@ async fn login_fields_reach_the_server_litemalls_user_info() {
     let error = settle(session.login(js_sys::JSON::parse(r#"{"fields":[1]}"#).unwrap())).await.unwrap_err();
     assert_eq!(get(&error, "option").as_string().as_deref(), Some("fields"));
 }
+
+#[wasm_bindgen_test]
+async fn an_adapt_answer_hook_makes_an_odd_backend_speak_a_configured_protocol() {
+    reset();
+    // A backend answering login with the text "OK <token> <uid>" (or "NEW" for unknown users),
+    // check with "1"/"0", and "RELOGIN" when a request needs a new session.
+    let adapt = js_sys::Function::new_with_args(
+        "a",
+        r#"const json = (status, value) => ({ status, body: JSON.stringify(value) });
+           if (a.purpose === 'login') {
+             const [word, token, uid] = a.body.split(' ');
+             if (word === 'NEW') return json(403, { error: { code: 'NOT_REGISTERED', message: '注册后再登录' } });
+             if (word !== 'OK') throw new Error('unexpected login answer');
+             return json(200, { token, uid: Number(uid), expiresIn: 60 });
+           }
+           if (a.purpose === 'check') return a.body === '1' ? json(200, { valid: true }) : json(401, {});
+           if (a.purpose === 'request' && a.body === 'RELOGIN') return { status: 401 };
+           return a;"#,
+    );
+    let options = js_sys::JSON::parse(
+        r#"{"baseUrl":"https://text.example.com","checkTrustMs":0,"protocol":{"login":{"path":"/login"},
+            "check":{"path":"/check"},"logout":{"path":"/logout"},
+            "notRegistered":{"path":"error.code","values":["NOT_REGISTERED"]}}}"#,
+    )
+    .unwrap();
+    Reflect::set(&get(&options, "protocol"), &"adaptAnswer".into(), &adapt).unwrap();
+    let fixture = r#"{"protocol":"text","baseUrl":"https://text.example.com","exchanges":{
+        "login":{"request":{"method":"POST","url":"/login","contentType":"application/json","body":"{\"code\":\"CODE-1\"}"},
+                 "response":{"status":200,"body":"OK TOKEN-1 77"}},
+        "login_again":{"response":{"status":200,"body":"OK TOKEN-2 77"}},
+        "new_user":{"response":{"status":200,"body":"NEW"}},
+        "garbage":{"response":{"status":200,"body":"<html>"}},
+        "check_ok":{"request":{"method":"GET","url":"/check","header":["Authorization","Bearer TOKEN-1"]},"response":{"status":200,"body":"1"}},
+        "check_no":{"response":{"status":200,"body":"0"}},
+        "relogin":{"response":{"status":200,"body":"RELOGIN"}},
+        "ok":{"response":{"status":200,"body":"{}"}}}}"#;
+    let session = Session::new(options.clone()).unwrap();
+    use_script(fixture, "login check_ok check_no");
+    let result = settle(session.login(JsValue::UNDEFINED)).await.unwrap();
+    assert_eq!(get(&result, "token").as_string().as_deref(), Some("TOKEN-1"));
+    assert_eq!(get(&result, "uid").as_f64(), Some(77.0));
+    assert_eq!(settle(session.check_has_logined()).await.unwrap(), JsValue::TRUE);
+    assert_eq!(settle(session.check_has_logined()).await.unwrap(), JsValue::FALSE);
+    assert_eq!(storage_json(), "{}");
+    assert_eq!(mismatches(), "");
+
+    use_script(fixture, "new_user garbage");
+    let error = settle(session.login(JsValue::UNDEFINED)).await.unwrap_err();
+    assert_eq!(get(&error, "code").as_string().as_deref(), Some("NOT_REGISTERED"));
+    assert_eq!(get(&error, "serverMessage").as_string().as_deref(), Some("注册后再登录"));
+    let error = settle(session.login(JsValue::UNDEFINED)).await.unwrap_err();
+    assert_eq!(get(&error, "code").as_string().as_deref(), Some("BAD_RESPONSE"));
+
+    use_script(fixture, "relogin login_again ok");
+    let request = js_sys::JSON::parse(r#"{"url":"/orders"}"#).unwrap();
+    let reply = settle(session.request(request)).await.unwrap();
+    let data = js_sys::JSON::stringify(&get(&reply, "data")).unwrap();
+    assert_eq!(data.as_string().as_deref(), Some("{}"), "the app gets the answer as it came");
+    assert_eq!(script_left(), 0);
+    assert_eq!(session.get_token().as_deref(), Some("TOKEN-2"));
+
+    Reflect::set(&get(&options, "protocol"), &"adaptAnswer".into(), &"yes".into()).unwrap();
+    let Err(error) = Session::new(options) else { panic!("accepted a hook that is not a function") };
+    assert_eq!(get(&error, "option").as_string().as_deref(), Some("protocol.adaptAnswer"));
+}

@@ -71,6 +71,14 @@ export interface ProtocolConfig {
   check?: { method?: 'GET' | 'POST'; path?: string; valid?: FieldMatch | null } | null;
   logout?: { method?: 'GET' | 'POST'; path?: string; alreadyInvalidStatuses?: number[] };
   token?: TokenPlacement;
+  /**
+   * For what configuration cannot describe: rewrites each server answer before the protocol judges
+   * it (e.g. turns a text answer into `{ token }` JSON). `purpose` says which call it answers.
+   * Return `{ status?, body? }` (omitted fields stay as they were); throwing makes it BAD_RESPONSE.
+   * For `request()` only the session's judgement uses the adapted answer; the app gets it as it came.
+   */
+  adaptAnswer?: (answer: { purpose: 'login' | 'check' | 'logout' | 'request'; status: number; body: string }) =>
+    { status?: number; body?: string };
 }
 
 /** Built-in protocols: ours, the seeds' egg.js server, API工厂, litemall. */

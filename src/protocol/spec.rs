@@ -7,7 +7,7 @@
 use super::{answer, failure, is_success, json_body, LoginGrant, Revocation, ServerProtocol, TokenStatus};
 use crate::error::{ServerAnswer, SessionError};
 use crate::json::{write_string, Json};
-use crate::platform::{Body, HttpRequest, HttpResponse, LoginCode, Method};
+use crate::platform::{Body, HttpRequest, HttpResponse, LoginCode, Method, Purpose};
 use crate::store::Token;
 
 /// How request bodies are encoded.
@@ -158,8 +158,9 @@ impl ProtocolSpec {
         Verdict::Ok(body)
     }
 
-    fn request(&self, endpoint: &Endpoint) -> RequestBuilder {
+    fn request(&self, endpoint: &Endpoint, purpose: Purpose) -> RequestBuilder {
         RequestBuilder {
+            purpose,
             method: endpoint.method,
             url: super::endpoint(&self.base_url, &endpoint.path),
             query: Vec::new(),
@@ -195,7 +196,7 @@ impl ServerProtocol for ProtocolSpec {
     }
 
     fn login_request(&self, code: &LoginCode, fields: &[(String, Json)]) -> HttpRequest {
-        let mut builder = self.request(&self.login);
+        let mut builder = self.request(&self.login, Purpose::Login);
         let code = (self.code_field.clone(), Json::String(code.0.clone()));
         let in_query = self.code_in_query || self.login.method == Method::Get;
         if in_query {
@@ -244,7 +245,7 @@ impl ServerProtocol for ProtocolSpec {
 
     fn check_request(&self, token: &Token) -> Option<HttpRequest> {
         let endpoint = self.check.as_ref()?;
-        Some(self.with_token(self.request(endpoint), &self.token, token).build(self.format))
+        Some(self.with_token(self.request(endpoint, Purpose::Check), &self.token, token).build(self.format))
     }
 
     fn decode_check(&self, response: &HttpResponse) -> Result<TokenStatus, SessionError> {
@@ -265,7 +266,7 @@ impl ServerProtocol for ProtocolSpec {
 
     fn logout_request(&self, token: &Token) -> HttpRequest {
         let placement = self.logout_token.as_ref().unwrap_or(&self.token);
-        self.with_token(self.request(&self.logout), placement, token).build(self.format)
+        self.with_token(self.request(&self.logout, Purpose::Logout), placement, token).build(self.format)
     }
 
     fn says_session_invalid(&self, response: &HttpResponse) -> bool {
@@ -305,6 +306,7 @@ impl ServerProtocol for ProtocolSpec {
 
 /// Collects the parts of a request before encoding them in the protocol's format.
 struct RequestBuilder {
+    purpose: Purpose,
     method: Method,
     url: String,
     query: Vec<(String, Json)>,
@@ -324,7 +326,7 @@ impl RequestBuilder {
             (false, BodyFormat::Json) => Some(Body::Json(Json::Object(self.fields).to_text())),
             (false, BodyFormat::Form) => Some(Body::Form(form_encode(&self.fields))),
         };
-        HttpRequest { method: self.method, url, headers: self.headers, body }
+        HttpRequest { purpose: self.purpose, method: self.method, url, headers: self.headers, body }
     }
 }
 

@@ -13,7 +13,7 @@ use wasm_bindgen_futures::JsFuture;
 
 use crate::error::SessionError;
 use crate::platform::{
-    AppCall, HttpRequest, HttpResponse, LoginCode, Platform, Refresh, SessionEvent, StoredValue, TokenOnRequest,
+    AppCall, HttpRequest, HttpResponse, LoginCode, Platform, Purpose, Refresh, SessionEvent, StoredValue, TokenOnRequest,
 };
 use crate::protocol::spec::percent_encode;
 
@@ -36,16 +36,39 @@ pub struct WxPlatform {
     timeout_ms: u32,
     /// The JS function that fans events out to `onChange` listeners.
     listener: RefCell<Option<Function>>,
+    /// `protocol.adaptAnswer`: rewrites a server answer before the protocol judges it.
+    adapter: Option<Function>,
 }
 
 impl WxPlatform {
-    /// Binds to the global `wx`.
-    pub fn from_global(timeout_ms: u32) -> Result<WxPlatform, SessionError> {
+    /// Binds to the global `wx`; `adapter` is the `protocol.adaptAnswer` hook, if any.
+    pub fn from_global(timeout_ms: u32, adapter: Option<Function>) -> Result<WxPlatform, SessionError> {
         let wx = Reflect::get(&js_sys::global(), &JsValue::from_str("wx"))
             .ok()
             .and_then(|wx| wx.dyn_into::<Object>().ok())
             .ok_or_else(|| unavailable("*", "the global `wx` object is missing"))?;
-        Ok(WxPlatform { wx, timeout_ms, listener: RefCell::new(None) })
+        Ok(WxPlatform { wx, timeout_ms, listener: RefCell::new(None), adapter })
+    }
+
+    /// Runs the `adaptAnswer` hook: `{purpose, status, body}` in, `{status?, body?}` out. The
+    /// protocol then judges the adapted answer, so a backend the configuration cannot describe is
+    /// made to look like one it can. A hook that throws makes the answer `BAD_RESPONSE`.
+    fn adapt(&self, purpose: Purpose, answer: HttpResponse) -> Result<HttpResponse, SessionError> {
+        let Some(adapter) = &self.adapter else { return Ok(answer) };
+        let given = Object::new();
+        set(&given, "purpose", &JsValue::from_str(purpose.as_str()));
+        set(&given, "status", &JsValue::from(answer.status));
+        set(&given, "body", &JsValue::from_str(&answer.body));
+        let adapted = adapter.call1(&JsValue::UNDEFINED, &given).map_err(|e| SessionError::BadResponse {
+            status: answer.status,
+            detail: describe(&e),
+        })?;
+        let status = get(&adapted, "status");
+        let body = get(&adapted, "body");
+        Ok(HttpResponse {
+            status: status.as_f64().filter(|s| (0.0..1000.0).contains(s)).map_or(answer.status, |s| s as u16),
+            body: if body.is_undefined() { answer.body } else { text_of(&body) },
+        })
     }
 
     /// Sets the function that receives change events.
@@ -119,7 +142,12 @@ impl Platform for WxPlatform {
     }
 
     fn reply_summary(&self, reply: &JsValue) -> HttpResponse {
-        HttpResponse { status: status_of(reply), body: text_of(&get(reply, "data")) }
+        let summary = HttpResponse { status: status_of(reply), body: text_of(&get(reply, "data")) };
+        // An adapter that throws here leaves the reply as it was: the app gets its answer either way.
+        match self.adapt(Purpose::Request, summary.clone()) {
+            Ok(adapted) => adapted,
+            Err(_) => summary,
+        }
     }
 
     async fn login_code(&self) -> Result<LoginCode, SessionError> {
@@ -154,7 +182,7 @@ impl Platform for WxPlatform {
         }
         set(&options, "header", &header);
         let answer = self.call_async("request", &options).await.map_err(|e| SessionError::Network(describe(&e)))?;
-        Ok(HttpResponse { status: status_of(&answer), body: text_of(&get(&answer, "data")) })
+        self.adapt(request.purpose, HttpResponse { status: status_of(&answer), body: text_of(&get(&answer, "data")) })
     }
 
     fn read(&self, key: &str) -> StoredValue {

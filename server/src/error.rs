@@ -119,10 +119,23 @@ impl ApiError {
         }
     }
 
+    /// Logs what the server's operator must see: its own failures in detail, and failed code
+    /// exchanges (a wrong AppSecret shows up here). Called once per answered failure, whatever
+    /// the dialect of the answer.
+    pub(crate) fn log(&self) {
+        match self {
+            ApiError::Store(_) | ApiError::Internal(_) => {
+                tracing::error!(error = %self, "request failed")
+            }
+            ApiError::Exchange(_) => tracing::warn!(error = %self, "login code exchange failed"),
+            _ => {}
+        }
+    }
+
     /// The text a client gets. Server-side details (store errors, transport errors) stay in
     /// the log; WeChat's own errcode and scrubbed errmsg are passed on because the developer
     /// needs them to fix a misconfigured AppID or secret.
-    fn client_message(&self) -> String {
+    pub(crate) fn client_message(&self) -> String {
         match self {
             ApiError::Exchange(error) => match error {
                 ExchangeError::InvalidCode => {
@@ -155,13 +168,7 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        match &self {
-            ApiError::Store(_) | ApiError::Internal(_) => {
-                tracing::error!(error = %self, "request failed")
-            }
-            ApiError::Exchange(_) => tracing::warn!(error = %self, "login code exchange failed"),
-            _ => {}
-        }
+        self.log();
         let body = json!({"error": {"code": self.code(), "message": self.client_message()}});
         let mut response = (status, Json(body)).into_response();
         let retry_after = match &self {

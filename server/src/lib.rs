@@ -19,6 +19,9 @@
 //!           └── redis.rs    Redis, one key per script
 //! ```
 //!
+//! In development mode `litemall.rs` also serves litemall's dialect of the same three routes
+//! under `/wx/…`, on top of the same functions.
+//!
 //! `main.rs` is only the command line; [`build_app`] and [`serve`] are public so integration
 //! tests run the real application on an ephemeral port.
 
@@ -29,6 +32,7 @@ pub mod config;
 pub mod dev;
 pub mod error;
 pub mod extract;
+pub mod litemall;
 pub mod login;
 pub mod routes;
 pub mod store;

@@ -83,6 +83,7 @@ fn warn_dev_mode() {
          *  DEVELOPMENT MODE: logins are NOT checked with WeChat.               *\n\
          *  POST /dev/code mints a login code for any user name, and any other  *\n\
          *  code logs in the user \"devtools\". Never expose this server.         *\n\
+         *  litemall's dialect of login/check/logout is served under /wx/.      *\n\
          ************************************************************************\n"
     );
     tracing::warn!("development mode: code2Session is simulated, /dev/code is open");

@@ -6,10 +6,12 @@
 //! POST /auth/logout  Bearer token        → {"revoked": true}
 //! GET  /healthz                          → {"ok": true}
 //! POST /dev/code     {"user"?}           → {"code"}        (development mode only)
+//! /wx/…              litemall's dialect of the same three (development mode only, litemall.rs)
 //! ```
 //!
-//! Handlers are thin: read the request, ask [`CodeExchange`] and the [`SessionStore`], shape the
-//! answer. Layers, outermost first: request log, panic catcher, CORS, body limit.
+//! Handlers are thin: read the request, call [`start_session`], [`active_session`] or
+//! [`end_session`] (the rules every dialect shares), shape the answer. Layers, outermost first:
+//! request log, panic catcher, CORS, body limit.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -28,8 +30,9 @@ use tower_http::cors::{Any, CorsLayer};
 use crate::dev::{MintError, DEVTOOLS_USER};
 use crate::error::ApiError;
 use crate::extract::{BearerToken, JsonBody, JsonBodyOrDefault, BODY_LIMIT};
-use crate::login::CodeExchange;
-use crate::store::{NewSession, SessionStore};
+use crate::litemall;
+use crate::login::{CodeExchange, UserInfo};
+use crate::store::{ActiveSession, NewSession, SessionStore};
 use crate::token::Token;
 
 /// Longest login code accepted; WeChat's are 32 characters.
@@ -63,16 +66,20 @@ pub fn router<S: SessionStore>(state: AppState<S>) -> Router {
         .route("/auth/check", get(check::<S>))
         .route("/auth/logout", post(logout::<S>))
         .route("/healthz", get(healthz));
+    let mut token_headers = vec![header::AUTHORIZATION, header::CONTENT_TYPE];
     if state.exchange.dev().is_some() {
-        routes = routes.route("/dev/code", post(mint_dev_code::<S>));
+        routes = routes
+            .route("/dev/code", post(mint_dev_code::<S>))
+            .merge(litemall::routes::<S>());
+        token_headers.push(litemall::TOKEN_HEADER);
     }
 
-    // The browser preview is served from another origin. Tokens travel in the Authorization
-    // header, not cookies, so allowing any origin exposes nothing a caller does not already hold.
+    // The browser preview is served from another origin. Tokens travel in headers, not cookies,
+    // so allowing any origin exposes nothing a caller does not already hold.
     let cors = CorsLayer::new()
         .allow_origin(Any)
         .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
-        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .allow_headers(token_headers)
         .max_age(Duration::from_secs(600));
 
     routes
@@ -97,7 +104,61 @@ async fn login<S: SessionStore>(
     State(state): State<AppState<S>>,
     JsonBody(request): JsonBody<LoginRequest>,
 ) -> Result<Json<Value>, ApiError> {
-    let code = request.code.as_deref().map(str::trim).unwrap_or_default();
+    let started = start_session(&state, request.code.as_deref()).await?;
+    let mut body = json!({
+        "token": started.token.as_str(),
+        "uid": started.uid,
+        "expiresIn": whole_seconds(started.ttl),
+    });
+    if let Some(user_info) = started.user_info {
+        body["userInfo"] = json!(user_info);
+    }
+    Ok(Json(body))
+}
+
+async fn check<S: SessionStore>(
+    State(state): State<AppState<S>>,
+    BearerToken(token): BearerToken,
+) -> Result<Json<Value>, ApiError> {
+    let session = active_session(&state, &token).await?;
+    Ok(Json(json!({
+        "valid": true,
+        "uid": session.uid,
+        "expiresIn": whole_seconds(session.expires_in),
+    })))
+}
+
+async fn logout<S: SessionStore>(
+    State(state): State<AppState<S>>,
+    BearerToken(token): BearerToken,
+) -> Result<Json<Value>, ApiError> {
+    end_session(&state, &token).await?;
+    Ok(Json(json!({"revoked": true})))
+}
+
+// The three operations behind login, check and logout, apart from any wire format, so that every
+// dialect (this module's, and `litemall.rs` in development mode) shares one set of rules: code
+// checks, the exchange, single sign-on and expiry.
+
+/// A session [`start_session`] has just begun: what any dialect's login answer is made of.
+pub(crate) struct StartedSession {
+    /// The new token, the user's only valid one from now on.
+    pub token: Token,
+    /// The user's stable uid.
+    pub uid: String,
+    /// The token's lifetime.
+    pub ttl: Duration,
+    /// Display data, for dev users only.
+    pub user_info: Option<UserInfo>,
+}
+
+/// Validates `code`, exchanges it for an identity and starts that user's session, ending any
+/// earlier one (single sign-on).
+pub(crate) async fn start_session<S: SessionStore>(
+    state: &AppState<S>,
+    code: Option<&str>,
+) -> Result<StartedSession, ApiError> {
+    let code = code.map(str::trim).unwrap_or_default();
     if code.is_empty() {
         return Err(ApiError::BadRequest(
             "field 'code' is missing or empty".into(),
@@ -122,40 +183,33 @@ async fn login<S: SessionStore>(
             state.token_ttl,
         )
         .await?;
-
-    let mut body = json!({
-        "token": token.as_str(),
-        "uid": uid,
-        "expiresIn": whole_seconds(state.token_ttl),
-    });
-    if let Some(user_info) = identity.user_info {
-        body["userInfo"] = json!(user_info);
-    }
-    Ok(Json(body))
+    Ok(StartedSession {
+        token,
+        uid,
+        ttl: state.token_ttl,
+        user_info: identity.user_info,
+    })
 }
 
-async fn check<S: SessionStore>(
-    State(state): State<AppState<S>>,
-    BearerToken(token): BearerToken,
-) -> Result<Json<Value>, ApiError> {
-    let session = state
+/// The session behind `token`, or [`ApiError::SessionInvalid`].
+pub(crate) async fn active_session<S: SessionStore>(
+    state: &AppState<S>,
+    token: &Token,
+) -> Result<ActiveSession, ApiError> {
+    state
         .store
-        .check(&token)
+        .check(token)
         .await?
-        .ok_or(ApiError::SessionInvalid)?;
-    Ok(Json(json!({
-        "valid": true,
-        "uid": session.uid,
-        "expiresIn": whole_seconds(session.expires_in),
-    })))
+        .ok_or(ApiError::SessionInvalid)
 }
 
-async fn logout<S: SessionStore>(
-    State(state): State<AppState<S>>,
-    BearerToken(token): BearerToken,
-) -> Result<Json<Value>, ApiError> {
-    if state.store.revoke(&token).await? {
-        Ok(Json(json!({"revoked": true})))
+/// Ends the session behind `token`, or [`ApiError::LogoutSessionInvalid`] if none was valid.
+pub(crate) async fn end_session<S: SessionStore>(
+    state: &AppState<S>,
+    token: &Token,
+) -> Result<(), ApiError> {
+    if state.store.revoke(token).await? {
+        Ok(())
     } else {
         Err(ApiError::LogoutSessionInvalid)
     }

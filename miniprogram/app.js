@@ -25,8 +25,11 @@ App({
       // refresh the page themselves.)
       if (event.type === 'expired' || event.type === 'invalidated') refreshTopPage();
     });
+    const options = { baseUrl: config.baseUrl };
+    // Left out when unset, so the library's own default applies.
+    if (config.protocol) options.protocol = config.protocol;
     this.globalData.launchCheck = session
-      .init({ baseUrl: config.baseUrl })
+      .init(options)
       .then(() => session.checkHasLogined())
       .then(
         (loggedIn) => {

@@ -1,5 +1,5 @@
 /**
- * The one place that says where the developer server is.
+ * The one place that says where the developer server is, and which protocol it speaks.
  *
  * http://127.0.0.1:8787 is the reference server's development default (`server/`). WeChat DevTools
  * only lets a page call it with 详情 → 本地设置 → 「不校验合法域名、web-view（业务域名）、TLS 版本以及
@@ -10,4 +10,7 @@
 
 module.exports = {
   baseUrl: 'http://127.0.0.1:8787',
+  // session.init's protocol: 'default' is the reference server's own. For its litemall dialect
+  // (development mode) use baseUrl 'http://127.0.0.1:8787/wx' and protocol 'litemall'.
+  protocol: 'default',
 };

@@ -64,7 +64,7 @@
   };
   window.__preview = preview;
 
-  let pkg = null; // { api, appJson, files }
+  let pkg = null; // { api, baseUrl, protocol, appJson, files }
   let app = null;
   const stack = []; // [{ route, query, wrapper, comp, instance, title }]
   const loadedPages = new Map(); // route → simulator component id (a route loads once)
@@ -739,7 +739,8 @@
       next.set('user', currentUser());
       window.history.replaceState(null, '', `?${next}`);
     });
-    ui.api.textContent = pkg.api;
+    // Where the app's requests go and in which protocol (scripts/dev.sh --protocol).
+    ui.api.textContent = `${pkg.baseUrl || pkg.api} · ${pkg.protocol || 'default'}`;
     document.getElementById('dev-relaunch').addEventListener('click', () => window.location.reload());
     document.getElementById('dev-foreground').addEventListener('click', () => {
       toBackground();

@@ -5,7 +5,7 @@
  * generated config.js that points the app at a chosen API server.
  *
  *   node preview/server.js --api http://127.0.0.1:8787 [--port 8788] [--host 127.0.0.1]
- *                          [--root miniprogram] [--session-dir DIR]
+ *                          [--root miniprogram] [--session-dir DIR] [--protocol default]
  *
  * Prints `READY <url>` once it listens (scripts/dev.sh waits for that line). Nothing here writes
  * to miniprogram/: the config override and the decompressed wasm exist only in responses.
@@ -25,6 +25,10 @@
  *
  * --session-dir DIR takes session/session_wasm.js and session/session_bg.wasm.br from DIR
  * instead of the package (e.g. build/stage after a build that only failed its size budget).
+ *
+ * --protocol litemall makes the app speak litemall's dialect, which the reference server serves
+ * under /wx in development mode: the generated config.js says { baseUrl: <api>/wx, protocol:
+ * 'litemall' }. wx.login still mints its code at <api>/dev/code, which is not part of a protocol.
  */
 'use strict';
 
@@ -41,6 +45,8 @@ const SIMULATE_BUNDLE = path.join(REPO, 'node_modules', 'miniprogram-simulate', 
 const PACKAGE_TEXT = new Set(['.js', '.json', '.wxml', '.wxss']);
 /** Files in the package that WeChat never ships (project.config.json's packOptions.ignore). */
 const NOT_SHIPPED = [/\.d\.ts$/, /(^|\/)BUILD_STAMP$/];
+/** --protocol values: where each one's API lives on the reference server (dev mode). */
+const PROTOCOL_PATHS = { default: '', litemall: '/wx' };
 /** Built files --session-dir replaces. */
 const BUILT = ['session/session_wasm.js', 'session/session_bg.wasm.br'];
 
@@ -58,7 +64,7 @@ const TYPES = {
 };
 
 function parseArgs(argv) {
-  const options = { port: 8788, host: '127.0.0.1', api: '', root: path.join(REPO, 'miniprogram'), sessionDir: '' };
+  const options = { port: 8788, host: '127.0.0.1', api: '', root: path.join(REPO, 'miniprogram'), sessionDir: '', protocol: 'default' };
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i];
     const value = () => {
@@ -71,8 +77,11 @@ function parseArgs(argv) {
     else if (arg === '--api') options.api = value();
     else if (arg === '--root') options.root = path.resolve(value());
     else if (arg === '--session-dir') options.sessionDir = path.resolve(value());
+    else if (arg === '--protocol') options.protocol = value();
     else if (arg === '--help' || arg === '-h') {
-      process.stdout.write(fs.readFileSync(__filename, 'utf8').split('\n').slice(1, 30).join('\n') + '\n');
+      // The doc comment at the top, whatever its length.
+      const lines = fs.readFileSync(__filename, 'utf8').split('\n');
+      process.stdout.write(lines.slice(1, lines.indexOf(' */') + 1).join('\n') + '\n');
       process.exit(0);
     } else fail(`unknown option ${arg} (see --help)`);
   }
@@ -80,6 +89,9 @@ function parseArgs(argv) {
     fail('--api must be the API server\'s origin, e.g. --api http://127.0.0.1:8787');
   }
   options.api = options.api.replace(/\/$/, '');
+  if (!Object.prototype.hasOwnProperty.call(PROTOCOL_PATHS, options.protocol)) {
+    fail(`--protocol must be one of ${Object.keys(PROTOCOL_PATHS).join(', ')}`);
+  }
   if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) fail('--port must be 0-65535');
   if (!fs.existsSync(path.join(options.root, 'app.json'))) fail(`${options.root} has no app.json: --root must be the mini-program directory`);
   if (!fs.existsSync(SIMULATE_BUNDLE)) fail(`${SIMULATE_BUNDLE} is missing: run npm ci in ${REPO}`);
@@ -91,16 +103,21 @@ function fail(message) {
   process.exit(2);
 }
 
+/** The baseUrl the app gets for `protocol` on the server at `api`. */
+function baseUrlFor(api, protocol) {
+  return `${api}${PROTOCOL_PATHS[protocol]}`;
+}
+
 /** The config.js the preview serves instead of the committed one. */
-function configOverride(api) {
+function configOverride(api, protocol = 'default') {
   return [
     '/**',
     ' * Served by preview/server.js in place of miniprogram/config.js (which stays as committed):',
-    ' * the preview talks to the server scripts/dev.sh started.',
+    ' * the preview talks to the server scripts/dev.sh started, in the protocol it was asked for.',
     ' */',
     "'use strict';",
     '',
-    `module.exports = { baseUrl: ${JSON.stringify(api)} };`,
+    `module.exports = { baseUrl: ${JSON.stringify(baseUrlFor(api, protocol))}, protocol: ${JSON.stringify(protocol)} };`,
     '',
   ].join('\n');
 }
@@ -134,7 +151,7 @@ function createPreviewServer(options) {
   }
 
   function readPackageText(relative) {
-    if (relative === 'config.js') return configOverride(options.api);
+    if (relative === 'config.js') return configOverride(options.api, options.protocol);
     return fs.readFileSync(packageFile(relative), 'utf8');
   }
 
@@ -170,12 +187,19 @@ function createPreviewServer(options) {
     if (route === '/__package') {
       const files = {};
       for (const relative of packageTextFiles()) files[relative] = readPackageText(relative);
-      const body = JSON.stringify({ api: options.api, appJson: JSON.parse(files['app.json']), files });
+      // api: the server's origin (for /dev/code); baseUrl and protocol: what the app was told.
+      const body = JSON.stringify({
+        api: options.api,
+        baseUrl: baseUrlFor(options.api, options.protocol),
+        protocol: options.protocol,
+        appJson: JSON.parse(files['app.json']),
+        files,
+      });
       return send(res, 200, TYPES['.json'], body);
     }
     if (route.startsWith('/mp/')) {
       const relative = route.slice('/mp/'.length);
-      if (relative === 'config.js') return send(res, 200, TYPES['.js'], configOverride(options.api));
+      if (relative === 'config.js') return send(res, 200, TYPES['.js'], configOverride(options.api, options.protocol));
       const file = packageFile(relative);
       return file ? sendFile(res, file) : notFound(res, route);
     }
@@ -225,4 +249,4 @@ if (require.main === module) {
   process.on('SIGINT', stop);
 }
 
-module.exports = { createPreviewServer, configOverride };
+module.exports = { createPreviewServer, configOverride, PROTOCOL_PATHS };

@@ -3,7 +3,7 @@
 # (memory store) and the browser preview of the real miniprogram/ pages, and prints where to look.
 #
 #   scripts/dev.sh [--port 8788] [--server-port 8787] [--user alice] [--no-build] [--build-only]
-#                  [--session-dir DIR]
+#                  [--session-dir DIR] [--protocol default|litemall]
 #
 #   --port N          the preview's port (default 8788; 0 = any free port)
 #   --server-port N   the server's port (default 8787, the port miniprogram/config.js names)
@@ -14,8 +14,11 @@
 #   --session-dir DIR serve session_wasm.js and session_bg.wasm.br from DIR instead of
 #                     miniprogram/session (e.g. build/stage when a build only failed its size
 #                     budget); the stamp check and scripts/build.sh are skipped
-#   DEV_READY_FILE=F  once both are up, write F (JSON: previewUrl, serverUrl, previewPid,
-#                     serverPid, devPid); a READY line is printed either way — for tests
+#   --protocol NAME   the protocol the app speaks (default: default). litemall: the server's
+#                     litemall dialect under /wx (development mode); the preview's config.js
+#                     then says baseUrl <server>/wx, protocol 'litemall'
+#   DEV_READY_FILE=F  once both are up, write F (JSON: previewUrl, serverUrl, baseUrl, protocol,
+#                     previewPid, serverPid, devPid); a READY line is printed either way — for tests
 #
 # Both run on 127.0.0.1. Ctrl-C or SIGTERM stops both. If the server exits on its own (or a test
 # kills it), the preview keeps running and shows what a user sees when the server is down; if the
@@ -30,6 +33,7 @@ DEV_USER=alice
 BUILD=1
 BUILD_ONLY=0
 SESSION_DIR=""
+PROTOCOL=default
 READY_FILE="${DEV_READY_FILE:-}"
 STARTUP_TIMEOUT_S=20
 
@@ -43,12 +47,19 @@ while [[ $# -gt 0 ]]; do
     --no-build) BUILD=0; shift ;;
     --build-only) BUILD_ONLY=1; shift ;;
     --session-dir) SESSION_DIR="${2:?--session-dir needs a directory}"; shift 2 ;;
+    --protocol) PROTOCOL="${2:?--protocol needs a name}"; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) die "unknown option: $1" "see scripts/dev.sh --help" ;;
   esac
 done
 [[ "$PREVIEW_PORT" =~ ^[0-9]+$ && "$SERVER_PORT" =~ ^[0-9]+$ ]] || die "ports must be numbers" "e.g. --port 8788 --server-port 8787"
 [[ "$SERVER_PORT" != 0 ]] || die "--server-port 0 is not supported" "pick a free port, e.g. --server-port 8787"
+# The protocols the reference server speaks, and where (keep in step with preview/server.js).
+case "$PROTOCOL" in
+  default) API_PATH="" ;;
+  litemall) API_PATH="/wx" ;;
+  *) die "--protocol must be default or litemall (the dialects the dev server speaks)" ;;
+esac
 [[ "$DEV_USER" =~ ^[A-Za-z0-9_-]{1,32}$ ]] || die "--user must be 1-32 of A-Z a-z 0-9 _ - (what POST /dev/code accepts)"
 if [[ -n "$SESSION_DIR" ]]; then
   SESSION_DIR="$(cd "$SESSION_DIR" 2>/dev/null && pwd)" || die "--session-dir: no such directory"
@@ -145,7 +156,8 @@ env -u REDIS_URL -u WX_SESSION_REDIS_CLUSTER -u WX_SESSION_CONFIG \
 SERVER_PID=$!
 
 SERVER_URL="http://127.0.0.1:$SERVER_PORT"
-preview_args=(--port "$PREVIEW_PORT" --api "$SERVER_URL")
+BASE_URL="$SERVER_URL$API_PATH"
+preview_args=(--port "$PREVIEW_PORT" --api "$SERVER_URL" --protocol "$PROTOCOL")
 [[ -n "$SESSION_DIR" ]] && preview_args+=(--session-dir "$SESSION_DIR")
 say "starting the preview: node preview/server.js ${preview_args[*]}"
 # Its first line is READY <url> (the port may have been 0); the rest goes to our output.
@@ -176,6 +188,7 @@ cat <<EOF
 
     打开 / open:   $OPEN_URL
     服务器 server: $SERVER_URL  (开发模式 --dev，内存存储 / dev mode, memory store)
+    协议 protocol: $PROTOCOL  (baseUrl $BASE_URL)
 
   在页面上：点 登录 → 看到「测试用户 $DEV_USER 🐼」→ 点 我的账户 → 点 退出 → 在弹窗里点 退出 确认
   → 显示「未登录」。顶部可以换登录用户；用两个窗口登录同一用户可以看到单点登录（旧 token 失效）。
@@ -186,11 +199,11 @@ cat <<EOF
 EOF
 
 if [[ -n "$READY_FILE" ]]; then
-  printf '{"previewUrl":"%s","serverUrl":"%s","previewPid":%s,"serverPid":%s,"devPid":%s}\n' \
-    "$PREVIEW_URL" "$SERVER_URL" "$PREVIEW_PID" "$SERVER_PID" "$$" >"$READY_FILE.tmp"
+  printf '{"previewUrl":"%s","serverUrl":"%s","baseUrl":"%s","protocol":"%s","previewPid":%s,"serverPid":%s,"devPid":%s}\n' \
+    "$PREVIEW_URL" "$SERVER_URL" "$BASE_URL" "$PROTOCOL" "$PREVIEW_PID" "$SERVER_PID" "$$" >"$READY_FILE.tmp"
   mv "$READY_FILE.tmp" "$READY_FILE"
 fi
-say "READY preview=$PREVIEW_URL server=$SERVER_URL"
+say "READY preview=$PREVIEW_URL server=$SERVER_URL protocol=$PROTOCOL"
 
 # --- wait -----------------------------------------------------------------------------------------------
 # The preview is the thing a person uses: when it ends, everything ends. A server that ends is

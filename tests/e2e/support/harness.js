@@ -5,6 +5,7 @@
  * numbered screenshot into build/e2e/, ask the server whether a token is valid.
  *
  *   const dev = await startDev('session');        // { previewUrl, serverUrl, serverPid, stop() }
+ *   const lm = await startDev('litemall', { protocol: 'litemall' });  // the app speaks litemall
  *   const browser = await launchBrowser();
  *   const page = await openPreview(browser, dev);  // a fresh context: empty storage, touch
  *   await tapButton(page, '登录');
@@ -75,9 +76,10 @@ function alive(pid) {
 
 /**
  * Starts scripts/dev.sh (preview on a free port, server on a free port) and resolves once its
- * DEV_READY_FILE appears. Its output goes to build/e2e/dev-<name>.log.
+ * DEV_READY_FILE appears. Its output goes to build/e2e/dev-<name>.log. `protocol` is dev.sh's
+ * --protocol: which dialect of the server the app is configured for.
  */
-async function startDev(name) {
+async function startDev(name, { protocol = 'default' } = {}) {
   const serverPort = await freePort();
   // Unique per test process: two runs at once (two people, or test.sh twice) must not read each
   // other's ready file. dev.sh deletes it when it stops.
@@ -85,7 +87,7 @@ async function startDev(name) {
   const logFile = path.join(OUT_DIR, `dev-${name}.log`);
   fs.rmSync(readyFile, { force: true });
   const log = fs.openSync(logFile, 'w');
-  const args = ['--no-build', '--port', '0', '--server-port', String(serverPort)];
+  const args = ['--no-build', '--port', '0', '--server-port', String(serverPort), '--protocol', protocol];
   if (process.env.E2E_SESSION_DIR) args.push('--session-dir', process.env.E2E_SESSION_DIR);
   // detached: dev.sh leads its own process group, so stop() can reach anything it left behind.
   const child = spawn(path.join(ROOT, 'scripts', 'dev.sh'), args, {
@@ -151,6 +153,16 @@ async function serverAnswers(serverUrl) {
 async function checkToken(serverUrl, token) {
   const response = await fetch(`${serverUrl}/auth/check`, { headers: { Authorization: `Bearer ${token}` } });
   return response.status;
+}
+
+/**
+ * litemall's check, GET /wx/user/index with X-Litemall-Token: the errno of the answer (0 valid,
+ * 501 not logged in). litemall answers HTTP 200 either way, so anything else is a failure here.
+ */
+async function litemallCheck(serverUrl, token) {
+  const response = await fetch(`${serverUrl}/wx/user/index`, { headers: { 'X-Litemall-Token': token } });
+  if (response.status !== 200) throw new Error(`GET /wx/user/index answered HTTP ${response.status}`);
+  return (await response.json()).errno;
 }
 
 // ---- the browser -----------------------------------------------------------------------------------
@@ -297,6 +309,7 @@ module.exports = {
   killServer,
   serverAnswers,
   checkToken,
+  litemallCheck,
   launchBrowser,
   openPreview,
   waitForLaunch,

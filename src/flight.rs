@@ -47,11 +47,6 @@ impl<T: Clone> Flight<T> {
         }
     }
 
-    /// Whether the flight has landed.
-    pub fn landed(&self) -> bool {
-        self.slot.borrow().result.is_some()
-    }
-
     /// Waits for the result.
     pub fn wait(&self) -> Wait<T> {
         Wait { flight: self.clone() }

@@ -174,11 +174,6 @@ pub fn write_string(s: &str, out: &mut String) {
     out.push('"');
 }
 
-/// Builds `{"key": "value", ...}` from string pairs — the shape of every request body we send.
-pub fn object_of_strings(pairs: &[(&str, &str)]) -> String {
-    Json::Object(pairs.iter().map(|(k, v)| ((*k).to_owned(), Json::String((*v).to_owned()))).collect()).to_text()
-}
-
 struct Reader<'a> {
     text: &'a str,
     bytes: &'a [u8],

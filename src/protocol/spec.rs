@@ -6,7 +6,7 @@
 
 use super::{answer, failure, is_success, json_body, LoginGrant, Revocation, ServerProtocol, TokenStatus};
 use crate::error::{ServerAnswer, SessionError};
-use crate::json::{write_string, Json};
+use crate::json::Json;
 use crate::platform::{Body, HttpRequest, HttpResponse, LoginCode, Method, Purpose};
 use crate::store::Token;
 
@@ -359,11 +359,4 @@ pub fn percent_encode(text: &str, out: &mut String) {
             out.push(char::from(HEX.get(usize::from(byte & 0xf)).copied().unwrap_or(b'0')));
         }
     }
-}
-
-/// A JSON string literal for `text` (used to express string values in a [`FieldMatch`]).
-pub fn json_string(text: &str) -> String {
-    let mut out = String::new();
-    write_string(text, &mut out);
-    out
 }

@@ -16,6 +16,16 @@ use crate::config::{
     AppSecret, Config, LoginMode, RedisConfig, StoreConfig, WeChatConfig, DEFAULT_DEV_CODE_TTL,
     DEFAULT_REDIS_PREFIX, DEFAULT_WECHAT_API_BASE, DEFAULT_WECHAT_TIMEOUT,
 };
+use crate::limits::{Limits, DEFAULT_MAX_CONNECTIONS_PER_IP};
+use crate::sealing::SealingKey;
+use crate::throttle::{
+    ThrottleConfig, DEFAULT_LOGIN_BURST_PER_IP, DEFAULT_LOGIN_RATE_PER_IP,
+    DEFAULT_WECHAT_MAX_IN_FLIGHT,
+};
+use crate::wechat::{check_api_base, ApiBaseError};
+
+/// Longest timeout accepted for the connection and request timeouts.
+const MAX_TIMEOUT: Duration = Duration::from_secs(60 * 60);
 
 /// Longest token lifetime accepted; beyond a year a token is effectively a password.
 const MAX_TOKEN_TTL: Duration = Duration::from_secs(366 * 24 * 60 * 60);
@@ -26,7 +36,11 @@ WeChat credentials (required unless --dev):
   WX_APPSECRET   the mini-program's AppSecret (never accepted as a flag)
   or a --config JSON file: {\"appid\": \"wx…\", \"appsecret\": \"…\"}; the variables win over the file.
 
-Logging: RUST_LOG (default \"info\"), e.g. RUST_LOG=wx_session_server=debug.";
+session_key: not stored unless WX_SESSION_KEY_ENCRYPTION_KEY (64 hex digits) is set; then it is
+  stored encrypted with it.
+
+Logging: RUST_LOG (default \"info\"), e.g. RUST_LOG=wx_session_server=debug; audit events have
+  the target \"audit\".";
 
 /// Reference server for wx-session: exchanges WeChat mini-program login codes for session
 /// tokens, and checks and revokes them.
@@ -66,6 +80,70 @@ pub struct Cli {
     /// JSON file with the WeChat credentials: {"appid": "...", "appsecret": "..."}.
     #[arg(long, env = "WX_SESSION_CONFIG")]
     pub config: Option<PathBuf>,
+
+    /// Time allowed for a complete request head, counted from the connection's start or the
+    /// previous answer (seconds, or with s/m/h).
+    #[arg(long, env = "WX_SESSION_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_timeout)]
+    pub header_timeout: Duration,
+
+    /// Time allowed for reading a request body.
+    #[arg(long, env = "WX_SESSION_BODY_TIMEOUT", default_value = "10s", value_parser = parse_timeout)]
+    pub body_timeout: Duration,
+
+    /// Time allowed for a whole request, answer included.
+    #[arg(long, env = "WX_SESSION_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_timeout)]
+    pub request_timeout: Duration,
+
+    /// A connection with no request in progress and no traffic for this long is closed.
+    #[arg(long, env = "WX_SESSION_IDLE_TIMEOUT", default_value = "5s", value_parser = parse_timeout)]
+    pub idle_timeout: Duration,
+
+    /// Cap on open connections [default: the file-descriptor limit minus 96, at most 4096].
+    #[arg(long, env = "WX_SESSION_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+
+    /// Cap on open connections from one client address; 0 = no cap (behind a proxy).
+    #[arg(long, env = "WX_SESSION_MAX_CONNECTIONS_PER_IP", default_value_t = DEFAULT_MAX_CONNECTIONS_PER_IP)]
+    pub max_connections_per_ip: usize,
+
+    /// Logins per second per client address; 0 = no limit [default: 5, or no limit with --dev].
+    #[arg(long, env = "WX_SESSION_LOGIN_RATE_PER_IP")]
+    pub login_rate_per_ip: Option<u32>,
+
+    /// Logins one client address may make in a burst.
+    #[arg(long, env = "WX_SESSION_LOGIN_BURST_PER_IP", default_value_t = DEFAULT_LOGIN_BURST_PER_IP)]
+    pub login_burst_per_ip: u32,
+
+    /// Behind a reverse proxy: take the client address from the last X-Forwarded-For entry and
+    /// accept the proxy's X-Request-Id. Never set it without a proxy that overwrites both.
+    #[arg(long, env = "WX_SESSION_TRUST_PROXY", value_parser = BoolishValueParser::new(), default_value_t = false)]
+    pub trust_proxy: bool,
+
+    /// Cap on concurrent code2Session calls; further logins get 503 SERVER_BUSY.
+    #[arg(long, env = "WX_SESSION_WECHAT_MAX_IN_FLIGHT", default_value_t = DEFAULT_WECHAT_MAX_IN_FLIGHT)]
+    pub wechat_max_in_flight: usize,
+
+    /// Browser origin allowed by CORS (repeat, or comma-separate in the variable). Without any,
+    /// no CORS headers are sent (development mode allows loopback origins).
+    #[arg(
+        long = "cors-origin",
+        env = "WX_SESSION_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub cors_origins: Vec<String>,
+
+    /// Accept a plain http:// --wechat-api-base to a non-loopback host (the AppSecret then
+    /// travels in clear text).
+    #[arg(long, env = "WX_SESSION_ALLOW_INSECURE_WECHAT_API", value_parser = BoolishValueParser::new(), default_value_t = false)]
+    pub allow_insecure_wechat_api: bool,
+
+    /// Proxy for code2Session calls. HTTP(S)_PROXY from the environment is ignored.
+    #[arg(long, env = "WX_SESSION_WECHAT_PROXY", hide_env_values = true)]
+    pub wechat_proxy: Option<String>,
+
+    /// Let --dev listen on a non-loopback address (anyone who reaches it can log in as anyone).
+    #[arg(long, env = "WX_SESSION_DEV_ALLOW_PUBLIC", value_parser = BoolishValueParser::new(), default_value_t = false)]
+    pub dev_allow_public: bool,
 }
 
 /// Why the options do not make a runnable server. Messages say how to fix it and never contain
@@ -109,6 +187,18 @@ pub enum ConfigError {
     /// `--wechat-api-base` is not an http(s) URL.
     #[error("--wechat-api-base must start with https:// or http://, got {0:?}")]
     BadApiBase(String),
+    /// `--wechat-api-base` is plain http:// to a non-loopback host.
+    #[error(transparent)]
+    InsecureApiBase(ApiBaseError),
+    /// `--dev` on an address other machines can reach, without `--dev-allow-public`.
+    #[error(
+        "--dev refuses to listen on {0}: development mode lets anyone log in as anyone. Listen \
+         on a loopback address (127.0.0.1), or pass --dev-allow-public if you really mean it"
+    )]
+    DevOnPublicAddress(SocketAddr),
+    /// `WX_SESSION_KEY_ENCRYPTION_KEY` is set but not 64 hex digits.
+    #[error("WX_SESSION_KEY_ENCRYPTION_KEY must be 64 hex digits (32 random bytes)")]
+    BadSealingKey,
 }
 
 /// The config file's shape. Unknown keys are refused so a typo does not silently drop the secret.
@@ -132,6 +222,9 @@ impl Cli {
             _ => StoreConfig::Memory,
         };
 
+        if self.dev && !self.listen.ip().is_loopback() && !self.dev_allow_public {
+            return Err(ConfigError::DevOnPublicAddress(self.listen));
+        }
         let login = if self.dev {
             LoginMode::Dev
         } else {
@@ -164,12 +257,49 @@ impl Cli {
             if !(api_base.starts_with("https://") || api_base.starts_with("http://")) {
                 return Err(ConfigError::BadApiBase(api_base));
             }
+            check_api_base(&api_base, self.allow_insecure_wechat_api)
+                .map_err(ConfigError::InsecureApiBase)?;
             LoginMode::WeChat(WeChatConfig {
                 appid: appid.trim().to_owned(),
                 secret: AppSecret::new(secret.trim()),
                 api_base,
                 timeout: DEFAULT_WECHAT_TIMEOUT,
+                proxy: self
+                    .wechat_proxy
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_owned),
+                allow_insecure: self.allow_insecure_wechat_api,
             })
+        };
+
+        let session_key_encryption = match env("WX_SESSION_KEY_ENCRYPTION_KEY") {
+            Some(key) if !key.trim().is_empty() => {
+                Some(SealingKey::from_hex(&key).map_err(|_| ConfigError::BadSealingKey)?)
+            }
+            _ => None,
+        };
+        let login_rate_per_ip = match self.login_rate_per_ip {
+            Some(rate) => std::num::NonZeroU32::new(rate),
+            None if self.dev => None,
+            None => std::num::NonZeroU32::new(DEFAULT_LOGIN_RATE_PER_IP),
+        };
+        let throttle = ThrottleConfig {
+            login_rate_per_ip,
+            login_burst_per_ip: std::num::NonZeroU32::new(self.login_burst_per_ip)
+                .unwrap_or(std::num::NonZeroU32::MIN),
+            trust_proxy: self.trust_proxy,
+            wechat_max_in_flight: self.wechat_max_in_flight.max(1),
+            ..ThrottleConfig::default()
+        };
+        let limits = Limits {
+            header_timeout: self.header_timeout,
+            body_timeout: self.body_timeout,
+            request_timeout: self.request_timeout,
+            idle_timeout: self.idle_timeout,
+            max_connections: self.max_connections.filter(|&cap| cap > 0),
+            max_connections_per_ip: self.max_connections_per_ip,
         };
 
         Ok(Config {
@@ -177,6 +307,15 @@ impl Cli {
             token_ttl: self.token_ttl,
             dev_code_ttl: DEFAULT_DEV_CODE_TTL,
             store,
+            limits,
+            throttle,
+            cors_origins: self
+                .cors_origins
+                .iter()
+                .map(|origin| origin.trim().to_owned())
+                .filter(|origin| !origin.is_empty())
+                .collect(),
+            session_key_encryption,
         })
     }
 }
@@ -214,6 +353,15 @@ fn warn_if_readable_by_others(path: &Path) {
 
 #[cfg(not(unix))]
 fn warn_if_readable_by_others(_path: &Path) {}
+
+/// Parses a timeout like [`parse_ttl`], between 1 s and 1 h.
+pub fn parse_timeout(text: &str) -> Result<Duration, String> {
+    let timeout = parse_ttl(text).map_err(|e| e.replace("366 days", "1 hour"))?;
+    if timeout > MAX_TIMEOUT {
+        return Err("must be between 1 second and 1 hour".into());
+    }
+    Ok(timeout)
+}
 
 /// Parses `604800`, `30s`, `15m`, `12h` or `7d` into a duration between 1 s and 366 days.
 pub fn parse_ttl(text: &str) -> Result<Duration, String> {
@@ -339,6 +487,118 @@ mod tests {
         let error = cli(&["--config", path_arg]).to_config(no_env).unwrap_err();
         assert!(!error.to_string().contains("filesecret"), "{error}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn dev_mode_refuses_a_public_address_unless_forced() {
+        let error = cli(&["--dev", "--listen", "0.0.0.0:8787"])
+            .to_config(no_env)
+            .unwrap_err();
+        assert!(matches!(error, ConfigError::DevOnPublicAddress(_)));
+        assert!(error.to_string().contains("--dev-allow-public"));
+        assert!(
+            cli(&["--dev", "--listen", "0.0.0.0:8787", "--dev-allow-public"])
+                .to_config(no_env)
+                .is_ok()
+        );
+        assert!(cli(&["--dev", "--listen", "[::1]:8787"])
+            .to_config(no_env)
+            .is_ok());
+        // Outside dev mode a public address is the normal case.
+        let env = |name: &str| match name {
+            "WX_APPID" => Some("wx1".to_owned()),
+            "WX_APPSECRET" => Some("s".to_owned()),
+            _ => None,
+        };
+        assert!(cli(&["--listen", "0.0.0.0:8787"]).to_config(env).is_ok());
+    }
+
+    #[test]
+    fn plain_http_wechat_needs_loopback_or_the_flag() {
+        let env = |name: &str| match name {
+            "WX_APPID" => Some("wx1".to_owned()),
+            "WX_APPSECRET" => Some("s".to_owned()),
+            _ => None,
+        };
+        let error = cli(&["--wechat-api-base", "http://api.weixin.qq.com"])
+            .to_config(env)
+            .unwrap_err();
+        assert!(matches!(error, ConfigError::InsecureApiBase(_)), "{error}");
+        assert!(cli(&["--wechat-api-base", "http://127.0.0.1:9"])
+            .to_config(env)
+            .is_ok());
+        assert!(cli(&[
+            "--wechat-api-base",
+            "http://api.weixin.qq.com",
+            "--allow-insecure-wechat-api"
+        ])
+        .to_config(env)
+        .is_ok());
+    }
+
+    #[test]
+    fn safe_defaults() {
+        let env = |name: &str| match name {
+            "WX_APPID" => Some("wx1".to_owned()),
+            "WX_APPSECRET" => Some("s".to_owned()),
+            _ => None,
+        };
+        let config = cli(&[]).to_config(env).unwrap();
+        assert!(config.cors_origins.is_empty());
+        assert!(config.session_key_encryption.is_none());
+        assert_eq!(
+            config.throttle.login_rate_per_ip.map(|r| r.get()),
+            Some(DEFAULT_LOGIN_RATE_PER_IP)
+        );
+        assert!(!config.throttle.trust_proxy);
+        assert_eq!(config.limits, Limits::default());
+        let LoginMode::WeChat(wechat) = config.login else {
+            panic!("not WeChat mode")
+        };
+        assert!(wechat.proxy.is_none() && !wechat.allow_insecure);
+        assert_eq!(
+            cli(&["--dev"])
+                .to_config(no_env)
+                .unwrap()
+                .throttle
+                .login_rate_per_ip,
+            None
+        );
+        assert!(cli(&["--login-rate-per-ip", "0"])
+            .to_config(env)
+            .unwrap()
+            .throttle
+            .login_rate_per_ip
+            .is_none());
+    }
+
+    #[test]
+    fn the_session_key_encryption_key_comes_from_the_environment() {
+        let good = |name: &str| (name == "WX_SESSION_KEY_ENCRYPTION_KEY").then(|| "ab".repeat(32));
+        assert!(cli(&["--dev"])
+            .to_config(good)
+            .unwrap()
+            .session_key_encryption
+            .is_some());
+        let bad = |name: &str| (name == "WX_SESSION_KEY_ENCRYPTION_KEY").then(|| "short".into());
+        let error = cli(&["--dev"]).to_config(bad).unwrap_err();
+        assert!(matches!(error, ConfigError::BadSealingKey));
+        assert!(!error.to_string().contains("short"));
+    }
+
+    #[test]
+    fn cors_origins_are_a_list() {
+        let config = cli(&[
+            "--dev",
+            "--cors-origin",
+            "https://a.example,https://b.example",
+        ])
+        .to_config(no_env)
+        .unwrap();
+        assert_eq!(
+            config.cors_origins,
+            ["https://a.example", "https://b.example"]
+        );
     }
 
     #[test]

@@ -7,6 +7,10 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::limits::Limits;
+use crate::sealing::SealingKey;
+use crate::throttle::ThrottleConfig;
+
 /// How long a session token lives unless `--token-ttl` says otherwise.
 pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 
@@ -37,6 +41,16 @@ pub struct Config {
     pub dev_code_ttl: Duration,
     /// Where sessions live.
     pub store: StoreConfig,
+    /// Timeouts and connection caps (`limits.rs`).
+    pub limits: Limits,
+    /// Login throttling (`throttle.rs`).
+    pub throttle: ThrottleConfig,
+    /// Browser origins allowed by CORS. Empty: no CORS headers at all (a mini-program needs
+    /// none), except that development mode allows loopback origins for the browser preview.
+    pub cors_origins: Vec<String>,
+    /// WeChat's `session_key` is stored only with a key to encrypt it (`sealing.rs`);
+    /// `None` (the default) keeps it out of the store entirely.
+    pub session_key_encryption: Option<SealingKey>,
 }
 
 impl Config {
@@ -47,11 +61,20 @@ impl Config {
 
     /// The given login mode with the in-memory store and default lifetimes.
     pub fn new(login: LoginMode) -> Config {
+        let mut throttle = ThrottleConfig::default();
+        if matches!(login, LoginMode::Dev) {
+            // No WeChat quota to protect in development mode.
+            throttle.login_rate_per_ip = None;
+        }
         Config {
             login,
             token_ttl: DEFAULT_TOKEN_TTL,
             dev_code_ttl: DEFAULT_DEV_CODE_TTL,
             store: StoreConfig::Memory,
+            limits: Limits::default(),
+            throttle,
+            cors_origins: Vec::new(),
+            session_key_encryption: None,
         }
     }
 
@@ -71,8 +94,8 @@ pub enum LoginMode {
     WeChat(WeChatConfig),
 }
 
-/// What is needed to call code2Session.
-#[derive(Debug, Clone)]
+/// What is needed to call code2Session. `Debug` redacts the secret and any proxy password.
+#[derive(Clone)]
 pub struct WeChatConfig {
     /// The mini-program's AppID (not secret: it is in every mini-program package).
     pub appid: String,
@@ -82,6 +105,10 @@ pub struct WeChatConfig {
     pub api_base: String,
     /// Per-call timeout for code2Session.
     pub timeout: Duration,
+    /// Explicit proxy for code2Session calls; the environment's proxy variables are ignored.
+    pub proxy: Option<String>,
+    /// Accept a plain `http://` base to a non-loopback host (`--allow-insecure-wechat-api`).
+    pub allow_insecure: bool,
 }
 
 impl WeChatConfig {
@@ -92,7 +119,22 @@ impl WeChatConfig {
             secret,
             api_base: DEFAULT_WECHAT_API_BASE.to_owned(),
             timeout: DEFAULT_WECHAT_TIMEOUT,
+            proxy: None,
+            allow_insecure: false,
         }
+    }
+}
+
+impl fmt::Debug for WeChatConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WeChatConfig")
+            .field("appid", &self.appid)
+            .field("secret", &self.secret)
+            .field("api_base", &self.api_base)
+            .field("timeout", &self.timeout)
+            .field("proxy", &self.proxy.as_deref().map(redact_url_credentials))
+            .field("allow_insecure", &self.allow_insecure)
+            .finish()
     }
 }
 

@@ -11,8 +11,13 @@
 //!
 //! The openid of a dev user is `dev_openid_<user>`, so logging in as "alice" twice is the same
 //! user (and single sign-on applies). State lives in memory: restarting forgets all codes.
+//!
+//! Both code tables are bounded ([`MAX_CODES`] each): entries are kept in insertion order, which
+//! is also expiry order, so forgetting expired ones costs nothing per request, and when a table is
+//! full its oldest entry goes (a forgotten minted code is `INVALID_CODE`; a forgotten DevTools
+//! code could log in once more, which is harmless in development).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -28,6 +33,9 @@ const MINTED_PREFIX: &str = "devcode_";
 
 /// How long a foreign code is remembered as used.
 const FOREIGN_CODE_MEMORY: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Most codes each table holds.
+pub const MAX_CODES: usize = 10_000;
 
 /// Longest accepted dev user name.
 const MAX_USER_CHARS: usize = 32;
@@ -57,8 +65,12 @@ pub struct DevLogin {
 struct Codes {
     /// Codes from `POST /dev/code`, until they expire.
     minted: HashMap<String, MintedCode>,
+    /// The minted codes in insertion (= expiry) order.
+    minted_order: VecDeque<String>,
     /// Foreign codes already exchanged, with when; kept for [`FOREIGN_CODE_MEMORY`].
     foreign_used: HashMap<String, Instant>,
+    /// The foreign codes in insertion (= expiry) order.
+    foreign_order: VecDeque<String>,
 }
 
 #[derive(Debug)]
@@ -94,6 +106,11 @@ impl DevLogin {
         let now = Instant::now();
         let mut codes = self.lock();
         codes.forget_expired(now);
+        if codes.minted.len() >= MAX_CODES {
+            if let Some(oldest) = codes.minted_order.pop_front() {
+                codes.minted.remove(&oldest);
+            }
+        }
         codes.minted.insert(
             code.clone(),
             MintedCode {
@@ -102,6 +119,7 @@ impl DevLogin {
                 used: false,
             },
         );
+        codes.minted_order.push_back(code.clone());
         Ok(code)
     }
 
@@ -126,7 +144,13 @@ impl DevLogin {
         if codes.foreign_used.contains_key(code) {
             return Err(ExchangeError::CodeUsed);
         }
+        if codes.foreign_used.len() >= MAX_CODES {
+            if let Some(oldest) = codes.foreign_order.pop_front() {
+                codes.foreign_used.remove(&oldest);
+            }
+        }
         codes.foreign_used.insert(code.to_owned(), now);
+        codes.foreign_order.push_back(code.to_owned());
         Ok(dev_identity(DEVTOOLS_USER))
     }
 
@@ -138,12 +162,32 @@ impl DevLogin {
 }
 
 impl Codes {
-    /// Drops what can no longer matter, so the maps stay as small as the traffic of the last
-    /// few minutes.
+    /// Drops what can no longer matter from the front of each table (the oldest entries).
     fn forget_expired(&mut self, now: Instant) {
-        self.minted.retain(|_, code| code.expires_at > now);
-        self.foreign_used
-            .retain(|_, used_at| now.duration_since(*used_at) < FOREIGN_CODE_MEMORY);
+        while let Some(code) = self.minted_order.front() {
+            if self
+                .minted
+                .get(code)
+                .is_some_and(|minted| minted.expires_at > now)
+            {
+                break;
+            }
+            if let Some(code) = self.minted_order.pop_front() {
+                self.minted.remove(&code);
+            }
+        }
+        while let Some(code) = self.foreign_order.front() {
+            if self
+                .foreign_used
+                .get(code)
+                .is_some_and(|used_at| now.duration_since(*used_at) < FOREIGN_CODE_MEMORY)
+            {
+                break;
+            }
+            if let Some(code) = self.foreign_order.pop_front() {
+                self.foreign_used.remove(&code);
+            }
+        }
     }
 }
 
@@ -213,6 +257,26 @@ mod tests {
             dev.exchange("0a3xYz-from-wx-login"),
             Err(ExchangeError::CodeUsed)
         ));
+    }
+
+    #[test]
+    fn code_tables_are_bounded() {
+        let dev = DevLogin::new(Duration::from_secs(60));
+        let first = dev.mint("alice").unwrap();
+        for _ in 0..MAX_CODES + 10 {
+            dev.mint("alice").unwrap();
+        }
+        for i in 0..MAX_CODES + 10 {
+            dev.exchange(&format!("foreign-{i}")).unwrap();
+        }
+        let codes = dev.lock();
+        assert_eq!(codes.minted.len(), MAX_CODES);
+        assert_eq!(codes.minted_order.len(), MAX_CODES);
+        assert_eq!(codes.foreign_used.len(), MAX_CODES);
+        assert!(
+            !codes.minted.contains_key(&first),
+            "the oldest code went first"
+        );
     }
 
     #[test]

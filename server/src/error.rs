@@ -60,6 +60,15 @@ pub enum ApiError {
     /// Anything else that is the server's fault.
     #[error("internal error: {0}")]
     Internal(String),
+    /// The request body, or the whole request, took longer than its timeout (`limits.rs`).
+    #[error("the request took too long; send it again")]
+    RequestTimeout,
+    /// This client address made too many logins in a short time (`throttle.rs`).
+    #[error("too many logins from this address, retry in {retry_after_secs} s")]
+    TooManyLogins {
+        /// Whole seconds until a login is allowed again, for `Retry-After`.
+        retry_after_secs: u64,
+    },
 }
 
 impl From<RandomnessError> for ApiError {
@@ -82,7 +91,7 @@ impl ApiError {
                 ExchangeError::InvalidCode | ExchangeError::CodeUsed => StatusCode::BAD_REQUEST,
                 ExchangeError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
                 ExchangeError::UserBlocked => StatusCode::FORBIDDEN,
-                ExchangeError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+                ExchangeError::Busy | ExchangeError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
                 ExchangeError::Rejected { .. } | ExchangeError::Unavailable(_) => {
                     StatusCode::BAD_GATEWAY
                 }
@@ -91,6 +100,8 @@ impl ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            ApiError::TooManyLogins { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -111,11 +122,14 @@ impl ApiError {
                 ExchangeError::Busy => "WECHAT_BUSY",
                 ExchangeError::Rejected { .. } => "WECHAT_ERROR",
                 ExchangeError::Unavailable(_) => "WECHAT_UNAVAILABLE",
+                ExchangeError::Overloaded => "SERVER_BUSY",
             },
             ApiError::NotFound => "NOT_FOUND",
             ApiError::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             ApiError::Store(_) => "STORE_UNAVAILABLE",
             ApiError::Internal(_) => "INTERNAL_ERROR",
+            ApiError::RequestTimeout => "REQUEST_TIMEOUT",
+            ApiError::TooManyLogins { .. } => "TOO_MANY_LOGINS",
         }
     }
 
@@ -157,6 +171,7 @@ impl ApiError {
                 ExchangeError::Unavailable(_) => {
                     "could not get an answer from WeChat code2Session".into()
                 }
+                ExchangeError::Overloaded => "too many logins in progress, retry shortly".into(),
             },
             ApiError::Store(_) => "session store is unavailable, retry shortly".into(),
             ApiError::Internal(_) => "internal server error".into(),
@@ -172,14 +187,22 @@ impl IntoResponse for ApiError {
         let body = json!({"error": {"code": self.code(), "message": self.client_message()}});
         let mut response = (status, Json(body)).into_response();
         let retry_after = match &self {
-            ApiError::Exchange(ExchangeError::RateLimited) => Some("60"),
-            ApiError::Exchange(ExchangeError::Busy) | ApiError::Store(_) => Some("1"),
+            ApiError::Exchange(ExchangeError::RateLimited) => Some(60),
+            ApiError::Exchange(ExchangeError::Busy | ExchangeError::Overloaded)
+            | ApiError::Store(_) => Some(1),
+            ApiError::TooManyLogins { retry_after_secs } => Some((*retry_after_secs).max(1)),
             _ => None,
         };
         if let Some(seconds) = retry_after {
             response
                 .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static(seconds));
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if matches!(self, ApiError::RequestTimeout) {
+            // The rest of a slow body may still be on its way; do not try to read a next request.
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
         }
         response
     }

@@ -10,6 +10,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
+use crate::limits::{BodyTimeout, DEFAULT_BODY_TIMEOUT};
 use crate::token::Token;
 
 /// Largest accepted request body. Login bodies are a few dozen bytes; 16 KiB leaves room for
@@ -65,13 +66,29 @@ where
     if json_type == Some(false) {
         return Err(ApiError::UnsupportedMediaType);
     }
-    let body = Bytes::from_request(req, state).await.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::PayloadTooLarge { limit: BODY_LIMIT }
-        } else {
-            ApiError::BadRequest("could not read the request body".into())
-        }
-    })?;
+    // A declared length over the limit is refused before waiting for a byte of it.
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse::<u64>().ok());
+    if declared.is_some_and(|length| length > BODY_LIMIT as u64) {
+        return Err(ApiError::PayloadTooLarge { limit: BODY_LIMIT });
+    }
+    let timeout = req
+        .extensions()
+        .get::<BodyTimeout>()
+        .map_or(DEFAULT_BODY_TIMEOUT, |timeout| timeout.0);
+    let body = tokio::time::timeout(timeout, Bytes::from_request(req, state))
+        .await
+        .map_err(|_| ApiError::RequestTimeout)?
+        .map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge { limit: BODY_LIMIT }
+            } else {
+                ApiError::BadRequest("could not read the request body".into())
+            }
+        })?;
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }

@@ -22,20 +22,28 @@
 //! In development mode `litemall.rs` also serves litemall's dialect of the same three routes
 //! under `/wx/…`, on top of the same functions.
 //!
-//! `main.rs` is only the command line; [`build_app`] and [`serve`] are public so integration
-//! tests run the real application on an ephemeral port.
+//! Around it, against abuse: `limits.rs` (the accept loop: timeouts, connection caps),
+//! `throttle.rs` (login limits in front of code2Session), `audit.rs` (who logged in and out),
+//! `sealing.rs` (session_key not stored, or encrypted).
+//!
+//! `main.rs` is only the command line; [`build_app`], [`serve`] and [`serve_with_limits`] are
+//! public so integration tests run the real application on an ephemeral port.
 
 #![deny(missing_docs)]
 
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod dev;
 pub mod error;
 pub mod extract;
+pub mod limits;
 pub mod litemall;
 pub mod login;
 pub mod routes;
+pub mod sealing;
 pub mod store;
+pub mod throttle;
 pub mod token;
 pub mod wechat;
 
@@ -48,10 +56,14 @@ use tokio::net::TcpListener;
 
 pub use crate::config::{AppSecret, Config, LoginMode, RedisConfig, StoreConfig, WeChatConfig};
 use crate::dev::DevLogin;
+pub use crate::limits::{serve_with_limits, Limits};
 use crate::login::CodeExchange;
 use crate::routes::{router, AppState};
+use crate::sealing::SessionKeyPolicy;
 use crate::store::{MemoryStore, RedisStore, SessionStore, StoreError};
-use crate::wechat::WeChatClient;
+use crate::throttle::LoginRateLimiter;
+pub use crate::throttle::ThrottleConfig;
+use crate::wechat::{check_api_base, ApiBaseError, WeChatClient};
 
 /// How long to wait for Redis to accept a connection or answer a command. Short, so a dead
 /// Redis turns into a quick `STORE_UNAVAILABLE` rather than a client-side timeout.
@@ -68,9 +80,12 @@ pub enum StartupError {
         /// What went wrong.
         source: StoreError,
     },
-    /// The HTTPS client for code2Session could not be created.
+    /// The HTTPS client for code2Session could not be created (or its proxy is unusable).
     #[error("cannot create the HTTPS client for code2Session: {0}")]
     HttpClient(#[from] reqwest::Error),
+    /// The WeChat API base would send the AppSecret in clear text.
+    #[error(transparent)]
+    ApiBase(#[from] ApiBaseError),
 }
 
 /// Builds the application for `config`: connects to the store, sets up the code exchange, and
@@ -78,11 +93,14 @@ pub enum StartupError {
 pub async fn build_app(config: &Config) -> Result<Router, StartupError> {
     let exchange = Arc::new(match &config.login {
         LoginMode::Dev => CodeExchange::Dev(DevLogin::new(config.dev_code_ttl)),
-        LoginMode::WeChat(wechat) => CodeExchange::WeChat(WeChatClient::new(wechat)?),
+        LoginMode::WeChat(wechat) => {
+            check_api_base(&wechat.api_base, wechat.allow_insecure)?;
+            CodeExchange::WeChat(WeChatClient::new(wechat, &config.throttle)?)
+        }
     });
 
     let redis = match &config.store {
-        StoreConfig::Memory => return Ok(app_with(MemoryStore::new(), exchange, config.token_ttl)),
+        StoreConfig::Memory => return Ok(app_with(MemoryStore::new(), exchange, config)),
         StoreConfig::Redis(redis) => redis,
     };
     let failed = |source: StoreError| StartupError::Redis {
@@ -101,7 +119,7 @@ pub async fn build_app(config: &Config) -> Result<Router, StartupError> {
             .map_err(|e| failed(e.into()))?;
         let store = RedisStore::new(conn, redis.prefix.clone());
         store.ping().await.map_err(failed)?;
-        Ok(app_with(store, exchange, config.token_ttl))
+        Ok(app_with(store, exchange, config))
     } else {
         let client = redis::Client::open(redis.url.as_str()).map_err(|e| failed(e.into()))?;
         let manager_config = redis::aio::ConnectionManagerConfig::new()
@@ -114,26 +132,31 @@ pub async fn build_app(config: &Config) -> Result<Router, StartupError> {
             .map_err(|e| failed(e.into()))?;
         let store = RedisStore::new(conn, redis.prefix.clone());
         store.ping().await.map_err(failed)?;
-        Ok(app_with(store, exchange, config.token_ttl))
+        Ok(app_with(store, exchange, config))
     }
 }
 
 /// The router for one concrete store type.
-fn app_with<S: SessionStore>(store: S, exchange: Arc<CodeExchange>, token_ttl: Duration) -> Router {
+fn app_with<S: SessionStore>(store: S, exchange: Arc<CodeExchange>, config: &Config) -> Router {
     router(AppState {
         store: Arc::new(store),
         exchange,
-        token_ttl,
+        token_ttl: config.token_ttl,
+        login_limiter: LoginRateLimiter::new(&config.throttle).map(Arc::new),
+        trust_proxy: config.throttle.trust_proxy,
+        session_keys: Arc::new(SessionKeyPolicy::new(
+            config.session_key_encryption.as_ref(),
+        )),
+        cors_origins: Arc::new(config.cors_origins.clone()),
     })
 }
 
-/// Serves `app` on `listener` until `shutdown` completes, then lets in-flight requests finish.
+/// Serves `app` on `listener` with the default [`Limits`] until `shutdown` completes, then lets
+/// in-flight requests finish. See [`serve_with_limits`].
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_with_limits(listener, app, Limits::default(), shutdown).await
 }

@@ -149,7 +149,9 @@ fn errno(error: &ApiError) -> i64 {
         ApiError::NotFound
         | ApiError::MethodNotAllowed
         | ApiError::Store(_)
-        | ApiError::Internal(_) => 502,
+        | ApiError::Internal(_)
+        | ApiError::RequestTimeout
+        | ApiError::TooManyLogins { .. } => 502,
     }
 }
 

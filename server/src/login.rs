@@ -86,6 +86,10 @@ pub enum ExchangeError {
     /// The text is for the server log only and never contains the request URL.
     #[error("code2Session unavailable: {0}")]
     Unavailable(String),
+    /// Not sent to WeChat: too many code2Session calls are already in flight (see
+    /// `throttle.rs`).
+    #[error("too many code2Session calls in flight")]
+    Overloaded,
 }
 
 impl ExchangeError {

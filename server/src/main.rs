@@ -11,7 +11,7 @@ use clap::Parser;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 use wx_session_server::cli::Cli;
-use wx_session_server::{build_app, serve, Config, StoreConfig};
+use wx_session_server::{build_app, serve_with_limits, Config, StoreConfig};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -60,10 +60,13 @@ async fn main() -> ExitCode {
         store = %describe_store(&config),
         dev = config.is_dev(),
         token_ttl_secs = config.token_ttl.as_secs(),
+        session_key_stored = config.session_key_encryption.is_some(),
+        login_rate_per_ip = config.throttle.login_rate_per_ip.map_or(0, |rate| rate.get()),
+        cors_origins = config.cors_origins.len(),
         "listening on http://{address}"
     );
 
-    match serve(listener, app, shutdown_signal()).await {
+    match serve_with_limits(listener, app, config.limits.clone(), shutdown_signal()).await {
         Ok(()) => {
             tracing::info!("shut down");
             ExitCode::SUCCESS

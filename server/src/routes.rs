@@ -4,36 +4,52 @@
 //! POST /auth/login   {"code"}            → {"token", "uid", "userInfo"?, "expiresIn"}
 //! GET  /auth/check   Bearer token        → {"valid": true, "uid", "expiresIn"}
 //! POST /auth/logout  Bearer token        → {"revoked": true}
-//! GET  /healthz                          → {"ok": true}
+//! GET  /healthz                          → {"ok": true}  (503 STORE_UNAVAILABLE if the store is down)
+//! GET  /livez                            → {"ok": true}  (the process answers)
 //! POST /dev/code     {"user"?}           → {"code"}        (development mode only)
 //! /wx/…              litemall's dialect of the same three (development mode only, litemall.rs)
 //! ```
 //!
 //! Handlers are thin: read the request, call [`start_session`], [`active_session`] or
 //! [`end_session`] (the rules every dialect shares), shape the answer. Layers, outermost first:
-//! request log, panic catcher, CORS, body limit.
+//! request id (ours unless a trusted proxy sent one), trace span and request log (tower-http),
+//! audit context, panic catcher, CORS (only for configured origins), `Cache-Control: no-store`,
+//! body limit; and on `/auth/login` the per-address login limit.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{header, Method};
+use axum::http::{header, HeaderName, HeaderValue, Method};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::cors::{Any, CorsLayer};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
 
+use crate::audit;
 use crate::dev::{MintError, DEVTOOLS_USER};
 use crate::error::ApiError;
 use crate::extract::{BearerToken, JsonBody, JsonBodyOrDefault, BODY_LIMIT};
 use crate::litemall;
 use crate::login::{CodeExchange, UserInfo};
+use crate::sealing::SessionKeyPolicy;
 use crate::store::{ActiveSession, NewSession, SessionStore};
+use crate::throttle::{client_ip, LoginRateLimiter};
 use crate::token::Token;
+
+/// The request id header, set on every request and answer.
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Longest request id accepted from a trusted proxy.
+const MAX_REQUEST_ID_CHARS: usize = 64;
 
 /// Longest login code accepted; WeChat's are 32 characters.
 const MAX_CODE_CHARS: usize = 256;
@@ -46,6 +62,14 @@ pub struct AppState<S> {
     pub exchange: Arc<CodeExchange>,
     /// Lifetime of new tokens.
     pub token_ttl: Duration,
+    /// Per-client-address limit on `/auth/login`; `None` when off.
+    pub login_limiter: Option<Arc<LoginRateLimiter>>,
+    /// Take the client address from `X-Forwarded-For` (and accept its request id).
+    pub trust_proxy: bool,
+    /// Whether and how `session_key` is stored.
+    pub session_keys: Arc<SessionKeyPolicy>,
+    /// Browser origins CORS allows (besides loopback ones in development mode).
+    pub cors_origins: Arc<Vec<String>>,
 }
 
 // Derived Clone would demand `S: Clone`; only the Arcs are cloned.
@@ -55,43 +79,195 @@ impl<S> Clone for AppState<S> {
             store: Arc::clone(&self.store),
             exchange: Arc::clone(&self.exchange),
             token_ttl: self.token_ttl,
+            login_limiter: self.login_limiter.clone(),
+            trust_proxy: self.trust_proxy,
+            session_keys: Arc::clone(&self.session_keys),
+            cors_origins: Arc::clone(&self.cors_origins),
         }
     }
 }
 
 /// The complete application for one store type.
 pub fn router<S: SessionStore>(state: AppState<S>) -> Router {
+    let dev = state.exchange.dev().is_some();
     let mut routes = Router::new()
-        .route("/auth/login", post(login::<S>))
+        .route(
+            "/auth/login",
+            post(login::<S>).route_layer(middleware::from_fn_with_state(
+                state.clone(),
+                limit_logins::<S>,
+            )),
+        )
         .route("/auth/check", get(check::<S>))
         .route("/auth/logout", post(logout::<S>))
-        .route("/healthz", get(healthz));
+        .route("/healthz", get(healthz::<S>))
+        .route("/livez", get(livez));
     let mut token_headers = vec![header::AUTHORIZATION, header::CONTENT_TYPE];
-    if state.exchange.dev().is_some() {
+    if dev {
         routes = routes
             .route("/dev/code", post(mint_dev_code::<S>))
             .merge(litemall::routes::<S>());
         token_headers.push(litemall::TOKEN_HEADER);
     }
 
-    // The browser preview is served from another origin. Tokens travel in headers, not cookies,
-    // so allowing any origin exposes nothing a caller does not already hold.
-    let cors = CorsLayer::new()
-        .allow_origin(Any)
-        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
-        .allow_headers(token_headers)
-        .max_age(Duration::from_secs(600));
+    // A mini-program needs no CORS at all; only a browser page on another origin does (the
+    // preview). So: the configured origins, plus loopback ones in development mode. Tokens
+    // travel in headers, not cookies, so CORS protects no credentials here; keeping it closed
+    // just avoids offering the API to every web page.
+    let origins: Vec<HeaderValue> = state
+        .cors_origins
+        .iter()
+        .filter_map(|origin| HeaderValue::from_str(origin.trim_end_matches('/')).ok())
+        .collect();
+    let cors = (dev || !origins.is_empty()).then(|| {
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::predicate(move |origin, _| {
+                origins.contains(origin) || (dev && is_loopback_origin(origin))
+            }))
+            .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+            .allow_headers(token_headers)
+            .expose_headers([REQUEST_ID])
+            .max_age(Duration::from_secs(600))
+    });
 
-    routes
+    let trust_proxy = state.trust_proxy;
+    let routes = routes
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(cors)
-        .layer(CatchPanicLayer::custom(|_panic| {
-            ApiError::Internal("a handler panicked".into()).into_response()
-        }))
-        .layer(middleware::from_fn(log_request))
+        // Answers carry tokens; no cache, shared or private, may keep one.
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ));
+    let routes = match cors {
+        Some(cors) => routes.layer(cors),
+        None => routes,
+    };
+    routes.layer(
+        ServiceBuilder::new()
+            .layer(middleware::map_request(move |request: Request| {
+                untrusted_request_id_removed(request, trust_proxy)
+            }))
+            .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+            .layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(move |request: &Request| request_span(request, trust_proxy))
+                    .on_request(())
+                    .on_response(log_response)
+                    .on_failure(()),
+            )
+            .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+            .layer(middleware::from_fn(move |request: Request, next: Next| {
+                audit_scope(request, next, trust_proxy)
+            }))
+            .layer(CatchPanicLayer::custom(|_panic| {
+                ApiError::Internal("a handler panicked".into()).into_response()
+            })),
+    )
+}
+
+/// `http://127.0.0.1:<port>`, `http://localhost:<port>` or `http://[::1]:<port>`: the browser
+/// preview's origins, allowed in development mode.
+fn is_loopback_origin(origin: &HeaderValue) -> bool {
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
+    let Some(host_port) = origin.strip_prefix("http://") else {
+        return false;
+    };
+    let host = match host_port.strip_prefix("[::1]") {
+        Some(rest) => return rest.is_empty() || rest.starts_with(':'),
+        None => host_port.split(':').next().unwrap_or_default(),
+    };
+    host == "localhost"
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Drops a client's own `x-request-id` unless a trusted proxy set it (and it is short and
+/// plain), so what appears in the log as the request id is ours.
+async fn untrusted_request_id_removed(mut request: Request, trust_proxy: bool) -> Request {
+    let acceptable = trust_proxy
+        && request.headers().get(&REQUEST_ID).is_some_and(|value| {
+            let bytes = value.as_bytes();
+            !bytes.is_empty()
+                && bytes.len() <= MAX_REQUEST_ID_CHARS
+                && bytes
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        });
+    if !acceptable {
+        request.headers_mut().remove(&REQUEST_ID);
+    }
+    request
+}
+
+/// The span every log line of a request is in: method, masked path, request id, client.
+fn request_span(request: &Request, trust_proxy: bool) -> tracing::Span {
+    let request_id = request
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("-");
+    let client =
+        client_ip(request, trust_proxy).map_or_else(|| "-".to_owned(), |ip| ip.to_string());
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %loggable_path(request.uri().path()),
+        request_id,
+        client_ip = %client,
+    )
+}
+
+/// One line per answered request: status and latency (the span adds method, path and ids).
+/// Never headers or bodies — they carry tokens and codes.
+fn log_response<B>(response: &Response<B>, latency: Duration, _span: &tracing::Span) {
+    let status = response.status().as_u16();
+    // Whole microseconds, shown as milliseconds with three decimals.
+    let latency_ms = latency.as_micros() as f64 / 1000.0;
+    if response.status().is_server_error() {
+        tracing::warn!(status, latency_ms, "request");
+    } else {
+        tracing::info!(status, latency_ms, "request");
+    }
+}
+
+/// Makes the client address and request id available to [`audit`] events for this request.
+async fn audit_scope(request: Request, next: Next, trust_proxy: bool) -> Response {
+    let context = audit::RequestContext {
+        client_ip: client_ip(&request, trust_proxy),
+        request_id: request
+            .headers()
+            .get(&REQUEST_ID)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or("-")
+            .to_owned(),
+    };
+    audit::scope(context, next.run(request)).await
+}
+
+/// The per-client-address login limit, before anything reaches code2Session.
+async fn limit_logins<S: SessionStore>(
+    State(state): State<AppState<S>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if let (Some(limiter), Some(ip)) =
+        (&state.login_limiter, client_ip(&request, state.trust_proxy))
+    {
+        if let Err(wait) = limiter.check(ip) {
+            audit::login_failed("TOO_MANY_LOGINS");
+            return ApiError::TooManyLogins {
+                retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+            }
+            .into_response();
+        }
+    }
+    next.run(request).await
 }
 
 /// Body of `POST /auth/login`. Other fields (some clients send `userInfo`) are ignored.
@@ -168,21 +344,36 @@ pub(crate) async fn start_session<S: SessionStore>(
         return Err(ApiError::BadRequest("field 'code' is too long".into()));
     }
 
-    let identity = state.exchange.exchange(code).await?;
+    let identity = match state.exchange.exchange(code).await {
+        Ok(identity) => identity,
+        Err(error) => {
+            let error = ApiError::from(error);
+            audit::login_failed(error.code());
+            return Err(error);
+        }
+    };
     let uid = state.store.uid_for(&identity.openid).await?;
     let token = Token::generate()?;
-    state
+    let session_key = state
+        .session_keys
+        .seal(&identity.openid, &identity.session_key)
+        .map_err(|error| ApiError::Internal(error.to_string()))?;
+    let replaced = state
         .store
         .start(
             &token,
             NewSession {
                 openid: identity.openid,
                 uid: uid.clone(),
-                session_key: identity.session_key,
+                session_key,
             },
             state.token_ttl,
         )
         .await?;
+    audit::login(&uid);
+    if replaced {
+        audit::sso_replacement(&uid);
+    }
     Ok(StartedSession {
         token,
         uid,
@@ -208,14 +399,26 @@ pub(crate) async fn end_session<S: SessionStore>(
     state: &AppState<S>,
     token: &Token,
 ) -> Result<(), ApiError> {
-    if state.store.revoke(token).await? {
-        Ok(())
-    } else {
-        Err(ApiError::LogoutSessionInvalid)
+    match state.store.revoke(token).await? {
+        Some(uid) => {
+            audit::logout(&uid);
+            Ok(())
+        }
+        None => Err(ApiError::LogoutSessionInvalid),
     }
 }
 
-async fn healthz() -> Json<Value> {
+/// Readiness: 200 only while the store answers, so a load balancer stops sending logins to an
+/// instance whose Redis is gone.
+async fn healthz<S: SessionStore>(
+    State(state): State<AppState<S>>,
+) -> Result<Json<Value>, ApiError> {
+    state.store.ping().await?;
+    Ok(Json(json!({"ok": true})))
+}
+
+/// Liveness: the process answers, whatever the store does.
+async fn livez() -> Json<Value> {
     Json(json!({"ok": true}))
 }
 
@@ -244,25 +447,6 @@ fn whole_seconds(duration: Duration) -> u64 {
     duration.as_secs() + u64::from(duration.subsec_nanos() > 0)
 }
 
-/// Logs one line per request: method, path, status, latency. Never headers or bodies — they
-/// carry tokens and codes — and path segments long enough to be a token or code are masked,
-/// in case a client puts one in the URL.
-async fn log_request(request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = request.method().clone();
-    let path = loggable_path(request.uri().path());
-    let response = next.run(request).await;
-    let status = response.status().as_u16();
-    // Whole microseconds, shown as milliseconds with three decimals.
-    let latency_ms = started.elapsed().as_micros() as f64 / 1000.0;
-    if response.status().is_server_error() {
-        tracing::warn!(%method, %path, status, latency_ms, "request");
-    } else {
-        tracing::info!(%method, %path, status, latency_ms, "request");
-    }
-    response
-}
-
 /// The path with every segment longer than 24 characters replaced by `<redacted>`.
 fn loggable_path(path: &str) -> String {
     let path: String = path.chars().take(256).collect();
@@ -287,6 +471,26 @@ mod tests {
         assert_eq!(whole_seconds(Duration::from_millis(400)), 1);
         assert_eq!(whole_seconds(Duration::from_secs(7)), 7);
         assert_eq!(whole_seconds(Duration::ZERO), 0);
+    }
+
+    #[test]
+    fn loopback_origins() {
+        for yes in [
+            "http://127.0.0.1:8788",
+            "http://localhost:3000",
+            "http://[::1]:8788",
+            "http://127.0.0.1",
+        ] {
+            assert!(is_loopback_origin(&HeaderValue::from_static(yes)), "{yes}");
+        }
+        for no in [
+            "https://evil.example",
+            "http://127.0.0.1.evil.example",
+            "http://10.0.0.1:80",
+            "null",
+        ] {
+            assert!(!is_loopback_origin(&HeaderValue::from_static(no)), "{no}");
+        }
     }
 
     #[test]

@@ -5,14 +5,72 @@
 //! (they would resend the secret to another host), errors from the HTTP client are stripped of
 //! their URL before they are logged, and whatever WeChat writes in `errmsg` is scrubbed of the
 //! secret before it can reach a response.
+//!
+//! And because the secret must not travel in clear text: the base URL must be `https://`
+//! (plain `http://` only to a loopback address, as tests use, or with an explicit flag), and
+//! the environment's `HTTP(S)_PROXY` is ignored unless a proxy is configured explicitly.
+//! Answers are read up to [`MAX_BODY_BYTES`]; every call passes the [`UpstreamGuard`]
+//! (negative cache, back-off, in-flight cap) first.
+
+use std::net::IpAddr;
 
 use serde::Deserialize;
 
 use crate::config::{AppSecret, WeChatConfig};
 use crate::login::{ExchangeError, Identity, SessionKey};
+use crate::throttle::{ThrottleConfig, UpstreamGuard};
 
 /// Longest `errmsg` passed on to a client; WeChat's are short, anything longer is noise.
 const MAX_ERRMSG_CHARS: usize = 200;
+
+/// Largest code2Session answer read; a real one is under 200 bytes.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Why a WeChat API base URL or proxy is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiBaseError {
+    /// Neither `https://` nor `http://`.
+    #[error("the WeChat API base must start with https:// (got {0:?})")]
+    NotHttp(String),
+    /// `http://` to a host that is not a loopback address, without the explicit flag.
+    #[error(
+        "the WeChat API base {0:?} is plain http:// to a non-loopback host: the AppSecret would \
+         travel in clear text. Use https://, or pass --allow-insecure-wechat-api if this is \
+         really intended"
+    )]
+    Insecure(String),
+    /// The configured proxy URL is not usable.
+    #[error("the WeChat proxy URL is not valid")]
+    BadProxy,
+}
+
+/// Checks `base`: `https://` always; `http://` only to a loopback address (127.0.0.0/8, ::1,
+/// `localhost`) unless `allow_insecure`.
+pub fn check_api_base(base: &str, allow_insecure: bool) -> Result<(), ApiBaseError> {
+    if base.starts_with("https://") {
+        return Ok(());
+    }
+    let Some(rest) = base.strip_prefix("http://") else {
+        return Err(ApiBaseError::NotHttp(base.to_owned()));
+    };
+    if allow_insecure {
+        return Ok(());
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit('@').next().unwrap_or_default();
+    let host = if let Some(bracketed) = host_port.strip_prefix('[') {
+        bracketed.split(']').next().unwrap_or_default()
+    } else {
+        host_port.split(':').next().unwrap_or_default()
+    };
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    if loopback {
+        Ok(())
+    } else {
+        Err(ApiBaseError::Insecure(base.to_owned()))
+    }
+}
 
 /// Calls code2Session for one mini-program.
 #[derive(Debug)]
@@ -25,6 +83,8 @@ pub struct WeChatClient {
     appid: String,
     /// The mini-program's AppSecret.
     secret: AppSecret,
+    /// Negative cache, back-off and in-flight cap.
+    guard: UpstreamGuard,
 }
 
 /// code2Session's JSON answer. Every field is optional because a failed call carries only
@@ -38,13 +98,24 @@ struct Code2SessionReply {
 }
 
 impl WeChatClient {
-    /// Builds the client; fails only if the TLS backend cannot initialise.
-    pub fn new(config: &WeChatConfig) -> Result<WeChatClient, reqwest::Error> {
-        let http = reqwest::Client::builder()
+    /// Builds the client. Fails if the TLS backend cannot initialise or the configured proxy
+    /// is unusable. The base URL is expected to have passed [`check_api_base`].
+    pub fn new(
+        config: &WeChatConfig,
+        throttle: &ThrottleConfig,
+    ) -> Result<WeChatClient, reqwest::Error> {
+        let mut builder = reqwest::Client::builder()
             .timeout(config.timeout)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("wx-session-server/", env!("CARGO_PKG_VERSION")))
-            .build()?;
+            // No HTTP(S)_PROXY from the environment: a proxy sees the AppSecret in the query.
+            .no_proxy()
+            // Idle upstream connections beyond the in-flight cap are of no use.
+            .pool_max_idle_per_host(throttle.wechat_max_in_flight);
+        if let Some(proxy) = &config.proxy {
+            builder = builder.proxy(reqwest::Proxy::all(proxy.as_str())?);
+        }
+        let http = builder.build()?;
         Ok(WeChatClient {
             http,
             endpoint: format!(
@@ -53,12 +124,27 @@ impl WeChatClient {
             ),
             appid: config.appid.clone(),
             secret: config.secret.clone(),
+            guard: UpstreamGuard::new(throttle),
         })
     }
 
-    /// Exchanges one login code. See the module doc for how the secret is kept out of errors.
+    /// Exchanges one login code, through the guards. See the module doc for how the secret is
+    /// kept out of errors.
     pub async fn code_to_session(&self, code: &str) -> Result<Identity, ExchangeError> {
-        let response = self
+        let admitted = self.guard.admit(code)?;
+        let outcome = self.call(code).await;
+        self.guard.record(admitted, &outcome);
+        outcome
+    }
+
+    /// The guards, for tests that look at what they remember.
+    pub fn guard(&self) -> &UpstreamGuard {
+        &self.guard
+    }
+
+    /// One code2Session call.
+    async fn call(&self, code: &str) -> Result<Identity, ExchangeError> {
+        let mut response = self
             .http
             .get(&self.endpoint)
             .query(&[
@@ -76,11 +162,25 @@ impl WeChatClient {
             return Err(ExchangeError::Unavailable(format!("HTTP status {status}")));
         }
         // WeChat has been seen answering JSON as text/plain, so the body is parsed whatever its
-        // content type says.
-        let body = response
-            .bytes()
+        // content type says. It is read chunk by chunk up to the cap: a broken or hostile
+        // upstream must not make us buffer megabytes.
+        if response
+            .content_length()
+            .is_some_and(|length| length > MAX_BODY_BYTES as u64)
+        {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
             .await
-            .map_err(|e| unavailable(e.without_url()))?;
+            .map_err(|e| unavailable(e.without_url()))?
+        {
+            if body.len() + chunk.len() > MAX_BODY_BYTES {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
         let reply: Code2SessionReply = serde_json::from_slice(&body).map_err(|e| {
             ExchangeError::Unavailable(format!("answer is not the expected JSON: {e}"))
         })?;
@@ -119,6 +219,11 @@ impl WeChatClient {
     }
 }
 
+/// The answer was larger than [`MAX_BODY_BYTES`].
+fn too_large() -> ExchangeError {
+    ExchangeError::Unavailable(format!("answer is larger than {MAX_BODY_BYTES} bytes"))
+}
+
 /// Wraps a transport error (already stripped of its URL) for the log.
 fn unavailable(error: reqwest::Error) -> ExchangeError {
     let kind = if error.is_timeout() {
@@ -137,4 +242,41 @@ fn unavailable(error: reqwest::Error) -> ExchangeError {
         source = cause.source();
     }
     ExchangeError::Unavailable(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_https_or_loopback_http_bases_are_accepted() {
+        for ok in [
+            "https://api.weixin.qq.com",
+            "http://127.0.0.1:9000",
+            "http://127.8.0.1",
+            "http://localhost:1/x",
+            "http://[::1]:8080",
+        ] {
+            assert_eq!(check_api_base(ok, false), Ok(()), "{ok}");
+        }
+        for insecure in [
+            "http://api.weixin.qq.com",
+            "http://10.0.0.1:80",
+            "http://127.0.0.1.evil.example",
+            "http://localhost@evil.example",
+        ] {
+            assert!(
+                matches!(
+                    check_api_base(insecure, false),
+                    Err(ApiBaseError::Insecure(_))
+                ),
+                "{insecure}"
+            );
+            assert_eq!(check_api_base(insecure, true), Ok(()));
+        }
+        assert!(matches!(
+            check_api_base("ftp://x", true),
+            Err(ApiBaseError::NotHttp(_))
+        ));
+    }
 }

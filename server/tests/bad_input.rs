@@ -255,7 +255,11 @@ async fn cors_preflight_allows_the_browser_preview() {
             .unwrap_or_default()
             .to_ascii_lowercase()
     };
-    assert_eq!(header("access-control-allow-origin"), "*");
+    // Development mode allows loopback origins (the preview), by name rather than "*".
+    assert_eq!(
+        header("access-control-allow-origin"),
+        "http://127.0.0.1:5173"
+    );
     assert!(header("access-control-allow-headers").contains("authorization"));
     assert!(header("access-control-allow-headers").contains("content-type"));
     for method in ["get", "post", "options"] {
@@ -273,6 +277,6 @@ async fn cors_preflight_allows_the_browser_preview() {
     reply.assert_error(401, "MISSING_TOKEN");
     assert_eq!(
         reply.headers.get("access-control-allow-origin").unwrap(),
-        "*"
+        "http://127.0.0.1:5173"
     );
 }

@@ -72,7 +72,8 @@ async fn keys_follow_the_documented_layout() {
         .unwrap();
     assert!(record.values().all(|v| !v.contains(&token)), "{record:?}");
     assert_eq!(token_key, format!("{prefix}token:{}", record["token"]));
-    assert_eq!(record["session_key"], "dev_session_key_alice");
+    // session_key is not stored unless an encryption key is configured (see abuse.rs).
+    assert!(!record.contains_key("session_key"), "{record:?}");
     assert_eq!(record["uid"], login["uid"].as_str().unwrap());
     let uid: String = redis::cmd("GET")
         .arg(&uid_key)
@@ -263,6 +264,13 @@ async fn a_redis_outage_is_503_and_the_server_recovers() {
     assert_eq!(body["error"]["code"], "STORE_UNAVAILABLE");
     let reply = login(mint().await).await.unwrap();
     assert_eq!(reply.status(), StatusCode::SERVICE_UNAVAILABLE);
+    // Readiness says so too, while liveness does not.
+    let health = |path: &'static str| http.get(format!("{base}{path}")).send();
+    let reply = health("/healthz").await.unwrap();
+    assert_eq!(reply.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: serde_json::Value = reply.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "STORE_UNAVAILABLE");
+    assert_eq!(health("/livez").await.unwrap().status(), StatusCode::OK);
 
     // Redis comes back (empty: nothing was persisted); the server reconnects by itself.
     let _redis = PrivateRedis::start(port).await;
@@ -278,4 +286,5 @@ async fn a_redis_outage_is_503_and_the_server_recovers() {
         recovered,
         "no successful login within 10 s of Redis coming back"
     );
+    assert_eq!(health("/healthz").await.unwrap().status(), StatusCode::OK);
 }

@@ -34,7 +34,7 @@ struct State {
 struct Session {
     openid: String,
     uid: String,
-    session_key: SessionKey,
+    session_key: Option<SessionKey>,
     expires_at: Instant,
 }
 
@@ -78,12 +78,17 @@ impl SessionStore for MemoryStore {
         token: &Token,
         session: NewSession,
         ttl: Duration,
-    ) -> Result<(), StoreError> {
-        let expires_at = Instant::now() + ttl;
+    ) -> Result<bool, StoreError> {
+        let now = Instant::now();
+        let expires_at = now + ttl;
         let mut state = self.lock();
         // The single sign-on swap: under the same lock, forget the old token and install the new.
+        let mut replaced = false;
         if let Some(previous) = state.current.insert(session.openid.clone(), token.clone()) {
-            state.sessions.remove(&previous);
+            replaced = state
+                .sessions
+                .remove(&previous)
+                .is_some_and(|old| old.expires_at > now);
         }
         state.sessions.insert(
             token.clone(),
@@ -94,7 +99,7 @@ impl SessionStore for MemoryStore {
                 expires_at,
             },
         );
-        Ok(())
+        Ok(replaced)
     }
 
     async fn check(&self, token: &Token) -> Result<Option<ActiveSession>, StoreError> {
@@ -115,10 +120,12 @@ impl SessionStore for MemoryStore {
         }))
     }
 
-    async fn revoke(&self, token: &Token) -> Result<bool, StoreError> {
+    async fn revoke(&self, token: &Token) -> Result<Option<String>, StoreError> {
         let now = Instant::now();
         let removed = self.lock().remove(token);
-        Ok(removed.is_some_and(|session| session.expires_at > now))
+        Ok(removed
+            .filter(|session| session.expires_at > now)
+            .map(|session| session.uid))
     }
 }
 
@@ -130,7 +137,7 @@ mod tests {
         NewSession {
             openid: openid.into(),
             uid: format!("uid-{openid}"),
-            session_key: SessionKey::new(format!("key-{openid}")),
+            session_key: Some(SessionKey::new(format!("key-{openid}"))),
         }
     }
 
@@ -139,15 +146,18 @@ mod tests {
         let store = MemoryStore::new();
         let ttl = Duration::from_secs(60);
         let (first, second) = (Token::generate().unwrap(), Token::generate().unwrap());
-        store.start(&first, session("o1"), ttl).await.unwrap();
+        assert!(!store.start(&first, session("o1"), ttl).await.unwrap());
         let active = store.check(&first).await.unwrap().unwrap();
-        assert_eq!(active.session_key.expose(), "key-o1");
+        assert_eq!(active.session_key.unwrap().expose(), "key-o1");
         assert_eq!(active.openid, "o1");
 
-        store.start(&second, session("o1"), ttl).await.unwrap();
+        assert!(store.start(&second, session("o1"), ttl).await.unwrap());
         assert!(store.check(&first).await.unwrap().is_none());
-        assert!(!store.revoke(&first).await.unwrap());
-        assert!(store.revoke(&second).await.unwrap());
+        assert_eq!(store.revoke(&first).await.unwrap(), None);
+        assert_eq!(
+            store.revoke(&second).await.unwrap().as_deref(),
+            Some("uid-o1")
+        );
         assert!(store.lock().current.is_empty() && store.lock().sessions.is_empty());
     }
 

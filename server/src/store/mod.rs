@@ -28,8 +28,9 @@ pub struct NewSession {
     pub openid: String,
     /// The user's uid from [`SessionStore::uid_for`], returned again by checks.
     pub uid: String,
-    /// Kept for decrypting user data later; never sent to a client.
-    pub session_key: SessionKey,
+    /// What to keep of WeChat's `session_key`: `None` (the default policy) keeps nothing;
+    /// otherwise the value sealed by `sealing.rs`. Never sent to a client.
+    pub session_key: Option<SessionKey>,
 }
 
 /// A valid session found by [`SessionStore::check`].
@@ -39,8 +40,9 @@ pub struct ActiveSession {
     pub openid: String,
     /// The uid shown to the client.
     pub uid: String,
-    /// WeChat's `session_key` from this login (for routes that decrypt user data).
-    pub session_key: SessionKey,
+    /// WeChat's `session_key` from this login as stored (sealed; `None` when not stored). Open
+    /// it with `SessionKeyPolicy::open` in routes that decrypt user data.
+    pub session_key: Option<SessionKey>,
     /// Time left before the session expires.
     pub expires_in: Duration,
 }
@@ -67,12 +69,13 @@ pub trait SessionStore: Send + Sync + 'static {
     fn uid_for(&self, openid: &str) -> impl Future<Output = Result<String, StoreError>> + Send;
 
     /// Starts a session for `token` lasting `ttl`, ending any other session of the same openid.
+    /// `true` when another session was ended that way (single sign-on replacement).
     fn start(
         &self,
         token: &Token,
         session: NewSession,
         ttl: Duration,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// The session behind `token`, if it is still valid.
     fn check(
@@ -80,8 +83,17 @@ pub trait SessionStore: Send + Sync + 'static {
         token: &Token,
     ) -> impl Future<Output = Result<Option<ActiveSession>, StoreError>> + Send;
 
-    /// Ends the session behind `token`. `false` when there was no valid session to end.
-    fn revoke(&self, token: &Token) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Ends the session behind `token` and returns its uid; `None` when there was no valid
+    /// session to end.
+    fn revoke(
+        &self,
+        token: &Token,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+
+    /// Whether the store answers at all, for the readiness check. The memory store always does.
+    fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send {
+        async { Ok(()) }
+    }
 }
 
 /// A fresh uid: `u_` and 64 random bits in hex.

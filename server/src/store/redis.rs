@@ -4,7 +4,7 @@
 //!
 //! | key | type | holds | TTL |
 //! |---|---|---|---|
-//! | `login:<openid>` | hash | `token` (SHA-256 digest), `uid`, `openid`, `session_key` | token TTL |
+//! | `login:<openid>` | hash | `token` (SHA-256 digest), `uid`, `openid`, `session_key` (only when configured, and then encrypted) | token TTL |
 //! | `token:<digest>` | string | the openid, so a token can find its `login:` record | token TTL |
 //! | `uid:<openid>` | string | the uid | none |
 //!
@@ -35,13 +35,14 @@ redis.call('SET', KEYS[1], ARGV[1])
 return ARGV[1]
 ";
 
-/// Replaces the login record KEYS[1] (ARGV: digest, uid, openid, session_key, ttl in ms) and
-/// returns the digest it replaced, if any.
+/// Replaces the login record KEYS[1] (ARGV: digest, uid, openid, ttl in ms, and the sealed
+/// session_key if it is stored) and returns the digest it replaced, if any.
 const START_SCRIPT: &str = r"
 local previous = redis.call('HGET', KEYS[1], 'token')
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'token', ARGV[1], 'uid', ARGV[2], 'openid', ARGV[3], 'session_key', ARGV[4])
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
+redis.call('HSET', KEYS[1], 'token', ARGV[1], 'uid', ARGV[2], 'openid', ARGV[3])
+if ARGV[5] then redis.call('HSET', KEYS[1], 'session_key', ARGV[5]) end
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return previous
 ";
 
@@ -54,13 +55,14 @@ if left <= 0 then return false end
 return {record[2], record[3], record[4], left}
 ";
 
-/// Deletes login record KEYS[1] if it names digest ARGV[1]; returns 1 if it did.
+/// Deletes login record KEYS[1] if it names digest ARGV[1]; returns its uid if it did.
 const REVOKE_SCRIPT: &str = r"
-if redis.call('HGET', KEYS[1], 'token') == ARGV[1] then
+local record = redis.call('HMGET', KEYS[1], 'token', 'uid')
+if record[1] == ARGV[1] then
   redis.call('DEL', KEYS[1])
-  return 1
+  return record[2]
 end
-return 0
+return false
 ";
 
 /// See the module doc. Generic over the connection so the same code drives a single server
@@ -164,7 +166,7 @@ where
         token: &Token,
         session: NewSession,
         ttl: Duration,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let digest = token.digest();
         let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
         let mut conn = self.conn.clone();
@@ -178,21 +180,22 @@ where
             .query_async::<()>(&mut conn)
             .await?;
 
-        let previous: Option<String> = self
-            .start_script
-            .key(self.login_key(&session.openid))
+        let mut invocation = self.start_script.key(self.login_key(&session.openid));
+        invocation
             .arg(&digest)
             .arg(&session.uid)
             .arg(&session.openid)
-            .arg(session.session_key.expose())
-            .arg(ttl_ms)
-            .invoke_async(&mut conn)
-            .await?;
-
-        if let Some(previous) = previous.filter(|p| *p != digest) {
-            self.forget_token(&previous).await;
+            .arg(ttl_ms);
+        if let Some(session_key) = &session.session_key {
+            invocation.arg(session_key.expose());
         }
-        Ok(())
+        let previous: Option<String> = invocation.invoke_async(&mut conn).await?;
+
+        let replaced = previous.filter(|p| *p != digest);
+        if let Some(previous) = &replaced {
+            self.forget_token(previous).await;
+        }
+        Ok(replaced.is_some())
     }
 
     async fn check(&self, token: &Token) -> Result<Option<ActiveSession>, StoreError> {
@@ -201,7 +204,7 @@ where
             return Ok(None);
         };
         let mut conn = self.conn.clone();
-        let found: Option<(String, String, String, u64)> = self
+        let found: Option<(String, String, Option<String>, u64)> = self
             .check_script
             .key(self.login_key(&openid))
             .arg(&digest)
@@ -211,25 +214,29 @@ where
             found.map(|(uid, openid, session_key, ms_left)| ActiveSession {
                 openid,
                 uid,
-                session_key: SessionKey::new(session_key),
+                session_key: session_key.map(SessionKey::new),
                 expires_in: Duration::from_millis(ms_left),
             }),
         )
     }
 
-    async fn revoke(&self, token: &Token) -> Result<bool, StoreError> {
+    async fn revoke(&self, token: &Token) -> Result<Option<String>, StoreError> {
         let digest = token.digest();
         let Some(openid) = self.openid_of(&digest).await? else {
-            return Ok(false);
+            return Ok(None);
         };
         let mut conn = self.conn.clone();
-        let revoked: i64 = self
+        let revoked: Option<String> = self
             .revoke_script
             .key(self.login_key(&openid))
             .arg(&digest)
             .invoke_async(&mut conn)
             .await?;
         self.forget_token(&digest).await;
-        Ok(revoked == 1)
+        Ok(revoked)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        RedisStore::ping(self).await
     }
 }

@@ -535,8 +535,11 @@ async fn a_junk_code_flood_reaches_wechat_at_most_50_times_and_real_users_still_
         let server = Arc::clone(&server);
         tokio::spawn(async move {
             let mut statuses: HashMap<u16, usize> = HashMap::new();
-            // 1,000 different junk codes in about 2 s: 20 rounds of 50, 100 ms apart.
-            for round in 0..20 {
+            // 1,000 different junk codes in about 2 s: 20 rounds of 50, starting 100 ms apart
+            // (later if the machine is slower than that).
+            let start = tokio::time::Instant::now();
+            for round in 0..20u32 {
+                tokio::time::sleep_until(start + Duration::from_millis(100) * round).await;
                 let batch = (0..50).map(|i| {
                     let attacker = attacker.clone();
                     let server = Arc::clone(&server);
@@ -549,7 +552,6 @@ async fn a_junk_code_flood_reaches_wechat_at_most_50_times_and_real_users_still_
                 for status in futures_join_all(batch).await {
                     *statuses.entry(status.as_u16()).or_default() += 1;
                 }
-                tokio::time::sleep(Duration::from_millis(100)).await;
             }
             statuses
         })
@@ -564,10 +566,16 @@ async fn a_junk_code_flood_reaches_wechat_at_most_50_times_and_real_users_still_
     let elapsed = started.elapsed();
     let calls = fake.calls.load(Ordering::SeqCst);
     assert_eq!(statuses.values().sum::<usize>(), 1000);
+    // The bucket: a burst of 20, then 5 per second (one more for rounding at the edges).
+    let bound = 20 + 5 * elapsed.as_secs_f64().ceil() as usize + 1;
     assert!(
-        calls <= 50,
+        calls <= bound,
         "{calls} code2Session calls for 1,000 junk logins in {elapsed:?}: {statuses:?}"
     );
+    // The target, when the flood was as fast as it says (about 2 s).
+    if elapsed <= Duration::from_secs(5) {
+        assert!(calls <= 50, "{calls} calls in {elapsed:?}");
+    }
     assert!(calls >= 2, "the burst reached WeChat: {calls}");
     assert!(
         statuses.get(&429).copied().unwrap_or(0) >= 900,

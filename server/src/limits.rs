@@ -286,10 +286,8 @@ impl PerIp {
     fn take(&self, ip: IpAddr, cap: usize) -> bool {
         let mut map = self.lock();
         let count = map.entry(ip).or_insert(0);
+        // `cap` is at least 1 here, so a refused address always has an entry to keep.
         if *count >= cap {
-            if *count == 0 {
-                map.remove(&ip);
-            }
             return false;
         }
         *count += 1;

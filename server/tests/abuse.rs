@@ -831,6 +831,139 @@ fn rediss_urls_are_understood() {
     redis::Client::open("rediss://127.0.0.1:6380/").expect("rediss:// compiled in");
 }
 
+/// The binary logs in through a TLS-only redis-server (`rediss://`), trusting a private CA given
+/// by `SSL_CERT_FILE` (the system's roots are used otherwise); without the CA it refuses.
+#[test]
+fn the_binary_keeps_sessions_in_redis_over_tls() {
+    if !memory_pass() {
+        return;
+    }
+    if Command::new("redis-server")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("no redis-server on PATH (scripts/test-server.sh installs it): TLS not checked");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!(
+        "wxs-tls-{}",
+        wx_session_server::token::random_hex(4).unwrap()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "wx-session test CA");
+    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, rcgen::KeyPair::generate().unwrap())
+        .unwrap();
+    let server_key = rcgen::KeyPair::generate().unwrap();
+    let server_cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])
+        .unwrap()
+        .signed_by(&server_key, &ca)
+        .unwrap();
+    let path = |name: &str| dir.join(name).to_str().unwrap().to_owned();
+    std::fs::write(path("ca.pem"), ca.pem()).unwrap();
+    std::fs::write(path("cert.pem"), server_cert.pem()).unwrap();
+    std::fs::write(path("key.pem"), server_key.serialize_pem()).unwrap();
+    let mut other_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    other_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let other =
+        rcgen::CertifiedIssuer::self_signed(other_params, rcgen::KeyPair::generate().unwrap())
+            .unwrap();
+    std::fs::write(path("other-ca.pem"), other.pem()).unwrap();
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut redis = Command::new("redis-server")
+        .args([
+            "--port",
+            "0",
+            "--tls-port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+        ])
+        .args([
+            "--tls-cert-file",
+            &path("cert.pem"),
+            "--tls-key-file",
+            &path("key.pem"),
+        ])
+        .args([
+            "--tls-ca-cert-file",
+            &path("ca.pem"),
+            "--tls-auth-clients",
+            "no",
+        ])
+        .args(["--save", "", "--appendonly", "no", "--dir", &path("")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..50 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let url = format!("rediss://127.0.0.1:{port}");
+
+    // Trusting another CA, the certificate is refused, and startup fails.
+    let refused = binary(&["--dev", "--listen", "127.0.0.1:0", "--redis-url", &url])
+        .env("SSL_CERT_FILE", path("other-ca.pem"))
+        .output()
+        .unwrap();
+    // With it, the server starts and a session lives in Redis over TLS.
+    let server = Running::start({
+        let mut command = binary(&["--dev", "--listen", "127.0.0.1:0", "--redis-url", &url]);
+        command.env("SSL_CERT_FILE", path("ca.pem"));
+        command
+    });
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let status = runtime.block_on(async {
+        let http = http_client();
+        let base = format!("http://{}", server.address);
+        let code: Value = http
+            .post(format!("{base}/dev/code"))
+            .json(&json!({"user": "tls"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let login: Value = http
+            .post(format!("{base}/auth/login"))
+            .json(&json!({"code": code["code"]}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        http.get(format!("{base}/auth/check"))
+            .bearer_auth(token_of(&login))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    let output = server.stop();
+    let _ = redis.kill();
+    let _ = redis.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(status, StatusCode::OK, "{output}");
+    assert!(output.contains("store=redis"), "{output}");
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("certificate"), "{stderr}");
+}
+
 #[tokio::test]
 async fn session_key_is_stored_only_encrypted() {
     let key = "5a".repeat(32);

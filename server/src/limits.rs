@@ -160,6 +160,8 @@ pub async fn serve_with_limits(
             },
             () = &mut shutdown => break,
         };
+        // IPv4 clients of a dual-stack listener arrive as ::ffff:a.b.c.d; count them as IPv4.
+        let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
         let Some(slot) = admit(&slots, &per_ip, &limits, peer.ip()) else {
             reject(&stream);
             continue;

@@ -256,6 +256,8 @@ async fn limit_logins<S: SessionStore>(
     request: Request,
     next: Next,
 ) -> Response {
+    // Without a client address (the router served by something other than
+    // `limits::serve_with_limits`, which tags every request) there is nothing to key on.
     if let (Some(limiter), Some(ip)) =
         (&state.login_limiter, client_ip(&request, state.trust_proxy))
     {

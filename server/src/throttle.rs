@@ -144,14 +144,15 @@ impl LoginRateLimiter {
     }
 }
 
-/// IPv4 addresses as they are; IPv6 addresses reduced to their /64.
+/// IPv4 addresses as they are (also when they arrive IPv4-mapped on a dual-stack socket); IPv6
+/// addresses reduced to their /64.
 fn group(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(_) => ip,
+    match ip.to_canonical() {
         IpAddr::V6(v6) => {
             let bits = u128::from(v6) & !((1u128 << 64) - 1);
             IpAddr::V6(bits.into())
         }
+        v4 => v4,
     }
 }
 
@@ -258,6 +259,11 @@ impl UpstreamGuard {
         };
         match rejection {
             Some(rejection @ (Rejection::RateLimited | Rejection::Busy)) => {
+                if state.backoff_until.is_some_and(|(until, _)| now < until) {
+                    // Calls admitted before the pause began answer the same episode; only a
+                    // refusal after the pause lengthens it.
+                    return;
+                }
                 let pause = state.backoff.map_or(self.config.backoff_initial, |p| {
                     (p * 2).min(self.config.backoff_max)
                 });
@@ -390,6 +396,26 @@ mod tests {
         assert_eq!(group(a), group(b));
         let v4: IpAddr = "10.1.2.3".parse().unwrap();
         assert_eq!(group(v4), v4);
+        // IPv4 clients of a dual-stack listener are not all one /64.
+        let mapped: IpAddr = "::ffff:10.1.2.3".parse().unwrap();
+        let other: IpAddr = "::ffff:10.1.2.4".parse().unwrap();
+        assert_eq!(group(mapped), v4);
+        assert_ne!(group(mapped), group(other));
+    }
+
+    #[test]
+    fn refusals_within_a_pause_do_not_lengthen_it() {
+        let guard = UpstreamGuard::new(&ThrottleConfig {
+            wechat_max_in_flight: 8,
+            ..config()
+        });
+        let admitted: Vec<_> = ["a", "b", "c"]
+            .map(|code| guard.admit(code).unwrap())
+            .into();
+        for one in admitted {
+            guard.record::<()>(one, &Err(ExchangeError::RateLimited));
+        }
+        assert_eq!(guard.lock().backoff, Some(Duration::from_millis(50)));
     }
 
     #[test]

@@ -4,6 +4,8 @@
 #   2. Redis: a private redis-server on a free loopback port, started and stopped here,
 #   3. Redis Cluster: a private single-node cluster (all 16384 slots on one node), which still
 #      refuses any command whose keys span hash slots; set WX_SERVER_TEST_CLUSTER=0 to skip.
+# The store-independent abuse tests that take seconds (tests/abuse.rs: the binary at ulimit -n 256,
+# the junk-code flood, Redis over TLS) run only in the memory pass; the others run in every pass.
 # Installs redis-server with apt-get if it is missing. Prints cargo's usual output, including its
 # "test result:" lines, and exits non-zero if any pass failed. Safe to run again and again: the
 # Redis servers keep nothing on disk and live in a temporary directory removed on exit.

@@ -10,7 +10,9 @@
 //!   written for this long is closed (idle keep-alive, or a client that connects and says nothing).
 //! * **body timeout**: reading a request body may take this long ([`BodyTimeout`], read by
 //!   `extract.rs`); after it the answer is `408 REQUEST_TIMEOUT`.
-//! * **request timeout**: the whole request, handler included; after it `408 REQUEST_TIMEOUT`.
+//! * **request timeout**: the whole request, handler included ([`RequestTimeLimit`], applied by
+//!   a layer in `routes.rs` inside the trace span, so the answer is logged with its request id);
+//!   after it `408 REQUEST_TIMEOUT`.
 //! * **connection caps**: at most `max_connections` at once (by default derived from the
 //!   process's file-descriptor limit, keeping a reserve for Redis, WeChat and the log), and at most
 //!   `max_connections_per_ip` from one client address. A connection over a cap is answered with a
@@ -30,7 +32,6 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::Request;
-use axum::response::IntoResponse;
 use axum::Router;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
@@ -40,8 +41,6 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower::ServiceExt;
-
-use crate::error::ApiError;
 
 /// Default for [`Limits::header_timeout`].
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -117,6 +116,11 @@ pub struct ClientAddr(pub SocketAddr);
 /// extractors in `extract.rs` honour it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BodyTimeout(pub Duration);
+
+/// How long the whole request may take, put in every request's extensions; a layer in
+/// `routes.rs` enforces it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestTimeLimit(pub Duration);
 
 /// Serves `app` on `listener` with `limits` until `shutdown` completes, then lets open
 /// connections finish their requests (for at most the request timeout).
@@ -203,8 +207,8 @@ pub async fn serve_with_limits(
     Ok(())
 }
 
-/// The per-connection service: tags each request with the client address and body timeout,
-/// counts it as in flight, and bounds it by the request timeout.
+/// The per-connection service: tags each request with the client address and its time limits,
+/// and counts it as in flight while it runs.
 fn request_service(
     app: Router,
     peer: SocketAddr,
@@ -221,20 +225,14 @@ fn request_service(
     hyper::service::service_fn(move |mut request: Request<Incoming>| {
         request.extensions_mut().insert(ClientAddr(peer));
         request.extensions_mut().insert(BodyTimeout(body_timeout));
+        request
+            .extensions_mut()
+            .insert(RequestTimeLimit(request_timeout));
         let app = app.clone();
         let activity = Arc::clone(&activity);
         async move {
             let _in_flight = InFlight::begin(&activity);
-            let answer =
-                tokio::time::timeout(request_timeout, app.oneshot(request.map(Body::new))).await;
-            Ok(match answer {
-                Ok(Ok(response)) => response,
-                Ok(Err(never)) => match never {},
-                Err(_) => {
-                    tracing::warn!(client = %peer.ip(), "request timed out");
-                    ApiError::RequestTimeout.into_response()
-                }
-            })
+            app.oneshot(request.map(Body::new)).await
         }
     })
 }

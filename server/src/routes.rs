@@ -13,7 +13,7 @@
 //! Handlers are thin: read the request, call [`start_session`], [`active_session`] or
 //! [`end_session`] (the rules every dialect shares), shape the answer. Layers, outermost first:
 //! request id (ours unless a trusted proxy sent one), trace span and request log (tower-http),
-//! audit context, panic catcher, CORS (only for configured origins), `Cache-Control: no-store`,
+//! request time limit, audit context, panic catcher, CORS (only for configured origins), `Cache-Control: no-store`,
 //! body limit; and on `/auth/login` the per-address login limit.
 
 use std::sync::Arc;
@@ -38,6 +38,7 @@ use crate::audit;
 use crate::dev::{MintError, DEVTOOLS_USER};
 use crate::error::ApiError;
 use crate::extract::{BearerToken, JsonBody, JsonBodyOrDefault, BODY_LIMIT};
+use crate::limits::{RequestTimeLimit, DEFAULT_REQUEST_TIMEOUT};
 use crate::litemall;
 use crate::login::{CodeExchange, UserInfo};
 use crate::sealing::SessionKeyPolicy;
@@ -131,41 +132,41 @@ pub fn router<S: SessionStore>(state: AppState<S>) -> Router {
     });
 
     let trust_proxy = state.trust_proxy;
-    let routes = routes
+    routes
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        // Answers carry tokens; no cache, shared or private, may keep one.
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ));
-    let routes = match cors {
-        Some(cors) => routes.layer(cors),
-        None => routes,
-    };
-    routes.layer(
-        ServiceBuilder::new()
-            .layer(middleware::map_request(move |request: Request| {
-                untrusted_request_id_removed(request, trust_proxy)
-            }))
-            .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-            .layer(
-                TraceLayer::new_for_http()
-                    .make_span_with(move |request: &Request| request_span(request, trust_proxy))
-                    .on_request(())
-                    .on_response(log_response)
-                    .on_failure(()),
-            )
-            .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-            .layer(middleware::from_fn(move |request: Request, next: Next| {
-                audit_scope(request, next, trust_proxy)
-            }))
-            .layer(CatchPanicLayer::custom(|_panic| {
-                ApiError::Internal("a handler panicked".into()).into_response()
-            })),
-    )
+        // Outermost first. Everything that answers (time limit, panic catcher, handlers) is
+        // inside the trace span, `no-store` and CORS.
+        .layer(
+            ServiceBuilder::new()
+                .layer(middleware::map_request(move |request: Request| {
+                    untrusted_request_id_removed(request, trust_proxy)
+                }))
+                .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(move |request: &Request| request_span(request, trust_proxy))
+                        .on_request(())
+                        .on_response(log_response)
+                        .on_failure(()),
+                )
+                .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+                // Answers carry tokens; no cache, shared or private, may keep one.
+                .layer(SetResponseHeaderLayer::overriding(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("no-store"),
+                ))
+                .option_layer(cors)
+                .layer(middleware::from_fn(time_limit))
+                .layer(middleware::from_fn(move |request: Request, next: Next| {
+                    audit_scope(request, next, trust_proxy)
+                }))
+                .layer(CatchPanicLayer::custom(|_panic| {
+                    ApiError::Internal("a handler panicked".into()).into_response()
+                })),
+        )
 }
 
 /// `http://127.0.0.1:<port>`, `http://localhost:<port>` or `http://[::1]:<port>`: the browser
@@ -233,6 +234,23 @@ fn log_response<B>(response: &Response<B>, latency: Duration, _span: &tracing::S
         tracing::warn!(status, latency_ms, "request");
     } else {
         tracing::info!(status, latency_ms, "request");
+    }
+}
+
+/// Bounds the whole request by its [`RequestTimeLimit`] (set by the accept loop; the default
+/// when the router is served otherwise). Inside the trace span, so the 408 is logged with the
+/// request id.
+async fn time_limit(request: Request, next: Next) -> Response {
+    let limit = request
+        .extensions()
+        .get::<RequestTimeLimit>()
+        .map_or(DEFAULT_REQUEST_TIMEOUT, |limit| limit.0);
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!("request timed out");
+            ApiError::RequestTimeout.into_response()
+        }
     }
 }
 

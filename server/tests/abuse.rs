@@ -719,6 +719,35 @@ async fn a_hanging_wechat_gets_at_most_the_in_flight_cap() {
 }
 
 #[tokio::test]
+async fn a_request_over_the_request_timeout_gets_json_408_with_its_request_id() {
+    let (base, _) = start_fake().await;
+    let mut config = wechat(&base);
+    config.throttle.login_rate_per_ip = None;
+    let server = Server::start(
+        config,
+        Limits {
+            request_timeout: Duration::from_secs(1),
+            ..Limits::default()
+        },
+    )
+    .await;
+    let started = Instant::now();
+    let reply = server
+        .client(HONEST)
+        .post(format!("{}/auth/login", server.base))
+        .json(&json!({"code": "hang_slow"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), StatusCode::REQUEST_TIMEOUT);
+    assert!(started.elapsed() < Duration::from_millis(1900));
+    assert!(reply.headers().contains_key("x-request-id"));
+    assert_eq!(reply.headers()["cache-control"], "no-store");
+    let body: Value = reply.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "REQUEST_TIMEOUT");
+}
+
+#[tokio::test]
 async fn an_oversized_wechat_answer_is_not_read_whole() {
     let (base, _) = start_fake().await;
     let server = Server::start(wechat(&base), Limits::default()).await;

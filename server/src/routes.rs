@@ -13,8 +13,8 @@
 //! Handlers are thin: read the request, call [`start_session`], [`active_session`] or
 //! [`end_session`] (the rules every dialect shares), shape the answer. Layers, outermost first:
 //! request id (ours unless a trusted proxy sent one), trace span and request log (tower-http),
-//! request time limit, audit context, panic catcher, CORS (only for configured origins), `Cache-Control: no-store`,
-//! body limit; and on `/auth/login` the per-address login limit.
+//! `Cache-Control: no-store`, CORS (only for configured origins), request time limit, audit
+//! context, panic catcher, body limit; and on `/auth/login` the per-address login limit.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,9 +1,9 @@
 /**
  * What the pages show about the current user, read from the session module.
  *
- * The session keeps the token (getToken) and stores the login answer under the storage keys
- * `userInfo` and `uid` (the seeds read those keys the same way). Both pages render this one shape
- * so they agree on what "logged in" looks like.
+ * The session hands out what it stored at login (getSession: token, uid, userInfo); pages never
+ * read its storage keys themselves. Both pages render this one shape so they agree on what
+ * "logged in" looks like.
  */
 'use strict';
 
@@ -30,8 +30,8 @@ function accountView(uid, userInfo) {
 function currentAccount() {
   return session.ready().then(
     () => {
-      if (!session.getToken()) return LOGGED_OUT;
-      return accountView(wx.getStorageSync('uid'), wx.getStorageSync('userInfo'));
+      const stored = session.getSession();
+      return stored ? accountView(stored.uid, stored.userInfo) : LOGGED_OUT;
     },
     () => LOGGED_OUT
   );

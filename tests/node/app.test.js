@@ -74,8 +74,7 @@ if (missing.length) {
     });
     const answer = JSON.parse(plan.body);
     sb.fake.writeStorage('token', answer.token);
-    sb.fake.writeStorage('uid', answer.uid);
-    sb.fake.writeStorage('userInfo', answer.userInfo);
+    sb.fake.writeStorage('wxSession', { token: answer.token, uid: answer.uid, userInfo: answer.userInfo });
     sb.server.resetCounts();
     return answer.token;
   }

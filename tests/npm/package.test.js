@@ -65,7 +65,7 @@ test('scripts/pack.sh prints the tarball last; it holds package.json, README.md 
   const out = tempDir(t, 'wx-session-pack-');
   const stdout = execFileSync('bash', [path.join(REPO, 'scripts/pack.sh'), '--no-demo', '--out', out], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const tarball = stdout.trim().split('\n').pop();
-  assert.equal(tarball, path.join(fs.realpathSync(out), 'wx-session-0.1.0.tgz'));
+  assert.equal(tarball, path.join(fs.realpathSync(out), `wx-session-${pack.manifest().version}.tgz`));
   const listed = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).trim().split('\n').sort();
   assert.deepEqual(listed, [
     'package/README.md',

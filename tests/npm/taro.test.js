@@ -3,8 +3,8 @@
  * webpack5) project, `taro build --type weapp` offline, and the built mini-program in the fake
  * runtime: app.js's init({ baseUrl }) loads the module from dist/miniprogram_npm/wx-session/ with no
  * wasmPath, and the session it initialised logs in, checks and logs out.
- * The project's own dependencies install with `npm ci` into examples/taro/node_modules
- * (idempotent: skipped while node_modules is newer than its package-lock.json).
+ * The project's own dependencies install from its package-lock.json into examples/taro/node_modules
+ * (idempotent: skipped while node_modules is newer than the lock file).
  */
 'use strict';
 
@@ -26,13 +26,17 @@ function run(command, args, cwd, timeout = 600000) {
   return execFileSync(command, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout, env: { ...process.env, CI: 'true' } });
 }
 
-/** npm ci in examples/taro unless node_modules is already as new as its lock file. */
+/**
+ * Installs examples/taro's lock file unless node_modules is already as new as it. `npm install`, not
+ * `npm ci`: the lock names optional platform builds of @tarojs/binding for other systems, which the
+ * registry reachable here does not serve; npm ci refuses such a lock, npm install skips them.
+ */
 function ensureTaroDeps() {
   const installed = path.join(TARO, 'node_modules', '.package-lock.json');
   const lock = path.join(TARO, 'package-lock.json');
   if (fs.existsSync(installed) && fs.statSync(installed).mtimeMs >= fs.statSync(lock).mtimeMs &&
     fs.existsSync(path.join(TARO, 'node_modules', '@tarojs', 'cli'))) return;
-  run('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], TARO);
+  run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], TARO);
 }
 
 test('Taro: npm i wx-session + taro build --type weapp; the built app logs in and out with no wasmPath', async (t) => {

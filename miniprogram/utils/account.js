@@ -7,7 +7,7 @@
  */
 'use strict';
 
-const session = require('../session/index.js');
+const session = require('wx-session');
 
 /** The logged-out view. */
 const LOGGED_OUT = Object.freeze({ loggedIn: false, uid: '', nickName: '', avatarUrl: '' });

@@ -54,7 +54,7 @@ if (missing.length) {
   test('tap 登录 (twice, quickly): one login; nickname shown, token stored, app state updated', async () => {
     // The session module is shared with the pages (one Node module instance), so wrapping its
     // login counts the page's calls — the session's own single-flight would hide a second call.
-    const sessionModule = require(path.join(MINIPROGRAM_DIR, 'session/index.js'));
+    const sessionModule = require(path.join(MINIPROGRAM_DIR, 'miniprogram_npm/wx-session/index.js'));
     const realLogin = sessionModule.login;
     let pageLogins = 0;
     sessionModule.login = (...args) => {
@@ -231,7 +231,7 @@ if (missing.length) {
     const expired = fake.readStorage('token') + '-expired';
     fake.writeStorage('token', expired);
     fake.writeStorage('wxSession', { token: expired, expiresAt: 1 });
-    const sessionModule = require(path.join(MINIPROGRAM_DIR, 'session/index.js'));
+    const sessionModule = require(path.join(MINIPROGRAM_DIR, 'miniprogram_npm/wx-session/index.js'));
     assert.equal(await sessionModule.checkHasLogined(), false);
     await env.until(() => !index.data.loggedIn);
     await env.until(() => index.find('登录'));

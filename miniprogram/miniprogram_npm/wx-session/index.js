@@ -100,10 +100,16 @@ module.exports = {
   checkHasLogined: () => ready().then((s) => s.checkHasLogined()),
   logout: (options) => ready().then((s) => s.logout(options || {})),
   request: (options) => ready().then((s) => s.request(options || {})),
+  uploadFile: (options) => ready().then((s) => s.uploadFile(options || {})),
   /** Synchronous; throws NOT_INITIALIZED until init has finished. */
   getToken() {
     if (!session) throw sessionError(ERROR_CODES.NOT_INITIALIZED, 'the session is not initialised yet');
     return session.getToken() || null;
+  },
+  /** Synchronous: `{ token, uid?, userInfo?, expiresAt? }` or null; throws NOT_INITIALIZED until init has finished. */
+  getSession() {
+    if (!session) throw sessionError(ERROR_CODES.NOT_INITIALIZED, 'the session is not initialised yet');
+    return session.getSession();
   },
   /** Calls `listener(event)` on login, logout, expiry and server-side invalidation; returns an unsubscribe function. */
   onChange(listener) {

@@ -55,11 +55,11 @@ pub struct WxPlatform {
 }
 
 impl WxPlatform {
-    /// Binds to the global `wx`; `adapter` is the `protocol.adaptAnswer` hook, if any.
-    pub fn from_global(timeout_ms: u32, adapter: Option<Function>) -> Result<WxPlatform, SessionError> {
-        let wx = Reflect::get(&js_sys::global(), &JsValue::from_str("wx"))
-            .ok()
-            .and_then(|wx| wx.dyn_into::<Object>().ok())
+    /// Binds to `wx` as given, else to the global `wx`; `adapter` is the `protocol.adaptAnswer`
+    /// hook, if any.
+    pub fn new(wx: Option<Object>, timeout_ms: u32, adapter: Option<Function>) -> Result<WxPlatform, SessionError> {
+        let wx = wx
+            .or_else(|| Reflect::get(&js_sys::global(), &JsValue::from_str("wx")).ok()?.dyn_into::<Object>().ok())
             .ok_or_else(|| unavailable("*", "the global `wx` object is missing"))?;
         Ok(WxPlatform { wx, timeout_ms, listener: RefCell::new(None), adapter })
     }

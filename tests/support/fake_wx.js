@@ -191,6 +191,7 @@ export function uninstall() {
   delete globalThis.wx;
 }
 
+export function wxObject() { return wx; }
 export function baseUrl() { return BASE; }
 export function setLoginFails(on) { state.loginFails = on; }
 export function setCheckSessionFails(on) { state.checkSessionFails = on; }

@@ -63,7 +63,9 @@ function init(options) {
     .instantiate(opts.wasmPath || DEFAULT_WASM_PATH)
     .then(
       (wasm) => {
-        session = new wasm.Session(opts); // throws INVALID_OPTIONS naming the bad option
+        // `wx` from this module's scope: bundlers (Taro's webpack) swap the global object the
+        // glue would otherwise search. Throws INVALID_OPTIONS naming the bad option.
+        session = new wasm.Session(opts, typeof wx === 'object' && wx !== null ? wx : undefined);
         session.setListener(dispatch);
         session.start(); // retries a logout the server never confirmed (see README)
       },

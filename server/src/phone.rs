@@ -175,10 +175,17 @@ impl PhoneClient {
         };
         match reply.errcode {
             Some(errcode) if is_token_errcode(errcode) => Attempt::TokenRefused,
-            Some(errcode) if errcode != 0 => Attempt::Failed(ExchangeError::from_errcode(
-                errcode,
-                scrub(reply.errmsg.unwrap_or_default(), &self.secret),
-            )),
+            Some(errcode) if errcode != 0 => {
+                // WeChat's errmsg could quote the access token as it quotes other input.
+                let errmsg = reply
+                    .errmsg
+                    .unwrap_or_default()
+                    .replace(token.expose(), "<redacted>");
+                Attempt::Failed(ExchangeError::from_errcode(
+                    errcode,
+                    scrub(errmsg, &self.secret),
+                ))
+            }
             _ => {
                 let info = reply.phone_info;
                 let number = info

@@ -88,6 +88,10 @@ pub fn http_client() -> reqwest::Client {
 
 /// `config` with the store chosen by the environment (see the module doc).
 pub fn with_test_store(mut config: Config) -> Config {
+    // A test that chose its own Redis (a private one, or another server's prefix) keeps it.
+    if !matches!(config.store, StoreConfig::Memory) {
+        return config;
+    }
     if let Ok(url) = std::env::var("REDIS_URL") {
         if !url.trim().is_empty() {
             let random = wx_session_server::token::random_hex(6).expect("randomness");

@@ -1,7 +1,7 @@
 //! The session itself: login, checkHasLogined, logout and the state between them.
 //!
 //! It knows nothing about `wx` or JavaScript: everything outside goes through [`Platform`], every
-//! server dialect through [`ServerProtocol`]. Storage is the source of truth for "who is logged
+//! server dialect through [`ProtocolSpec`]. Storage is the source of truth for "who is logged
 //! in" (other code on the page may read or clear `token` itself); the session only keeps in memory
 //! what saves work: the flights under way, the last server verdict, and an epoch that tells a
 //! late login answer it has been overtaken by a logout.
@@ -11,9 +11,12 @@ use std::cell::{Cell, RefCell};
 use crate::error::SessionError;
 use crate::flight::{in_flight, Flight, Pilot};
 use crate::json::Json;
-use crate::platform::{AppCall, Platform, Refresh, SessionEvent, TokenOnRequest};
-use crate::protocol::{answer, failure, is_success, same_origin, LoginGrant, Revocation, ServerProtocol, TokenStatus};
-use crate::revocations;
+use crate::platform::{AppCall, Credentials, Platform, Refresh, SessionEvent, TokenOnRequest};
+use crate::protocol::spec::TokenPlacement;
+use crate::protocol::{
+    answer, failure, is_success, same_origin, LoginGrant, ProtocolSpec, Revocation, TokenStatus, MESSAGE_PATHS,
+};
+use crate::revocations::{self, Pending};
 use crate::store::{self, Loaded, StoredSession, Token};
 
 /// Tunable behaviour, with the defaults documented in the README.
@@ -32,8 +35,9 @@ pub struct SessionConfig {
 impl Default for SessionConfig {
     fn default() -> Self {
         SessionConfig {
-            login_loading_text: "登陆中".to_owned(),
-            logout_loading_text: "退出登陆中".to_owned(),
+            // WeChat's own wording (登录); the seeds' 登陆中 / 退出登陆中 are one option away.
+            login_loading_text: "登录中".to_owned(),
+            logout_loading_text: "正在退出".to_owned(),
             check_trust_ms: 5 * 60 * 1000,
             relogin_limit: 1,
         }
@@ -58,6 +62,9 @@ pub enum ServerRevocation {
     Unconfirmed,
     /// There was no token to revoke.
     Nothing,
+    /// The server took the logout but cannot revoke tokens (litemall's stateless JWTs): the token
+    /// stays valid there until it expires.
+    NotRevocable,
 }
 
 /// What `logout()` resolves with.
@@ -72,7 +79,7 @@ pub struct LogoutOutcome {
 impl LogoutOutcome {
     /// Whether no token is left live on the server as far as we know.
     pub fn server_confirmed(&self) -> bool {
-        !matches!(self.server, ServerRevocation::Unconfirmed)
+        !matches!(self.server, ServerRevocation::Unconfirmed | ServerRevocation::NotRevocable)
     }
 }
 
@@ -82,7 +89,7 @@ type CheckResult = Result<bool, SessionError>;
 /// One user's session on this device.
 pub struct Session<P: Platform> {
     platform: P,
-    protocol: Box<dyn ServerProtocol>,
+    protocol: ProtocolSpec,
     config: SessionConfig,
     /// Bumped by every logout; a login that started in an older epoch must not store its token.
     epoch: Cell<u64>,
@@ -90,6 +97,9 @@ pub struct Session<P: Platform> {
     wechat_checked: Cell<bool>,
     /// The token the server last called valid, and until when that verdict is trusted.
     trusted: RefCell<Option<(Token, u64)>>,
+    /// The session as last read or written, so that reading it again costs one storage call (the
+    /// `token` key, which stays the source of truth) instead of two.
+    known: RefCell<Option<StoredSession>>,
     login_seat: RefCell<Option<Flight<LoginResult>>>,
     check_seat: RefCell<Option<Flight<CheckResult>>>,
     logout_seat: RefCell<Option<Flight<LogoutOutcome>>>,
@@ -99,7 +109,7 @@ pub struct Session<P: Platform> {
 
 impl<P: Platform> Session<P> {
     /// A session over `platform`, speaking `protocol`.
-    pub fn new(platform: P, protocol: Box<dyn ServerProtocol>, config: SessionConfig) -> Self {
+    pub fn new(platform: P, protocol: ProtocolSpec, config: SessionConfig) -> Self {
         Session {
             platform,
             protocol,
@@ -107,6 +117,7 @@ impl<P: Platform> Session<P> {
             epoch: Cell::new(0),
             wechat_checked: Cell::new(false),
             trusted: RefCell::new(None),
+            known: RefCell::new(None),
             login_seat: RefCell::new(None),
             check_seat: RefCell::new(None),
             logout_seat: RefCell::new(None),
@@ -127,12 +138,16 @@ impl<P: Platform> Session<P> {
     /// The stored session, if a well-formed and unexpired one is there. Malformed storage is
     /// cleaned up; an expired token is cleared and reported as `expired`.
     pub fn current(&self) -> Option<StoredSession> {
-        match store::load(&self.platform) {
+        let loaded = store::load(&self.platform, self.known.borrow().as_ref());
+        match loaded {
             Loaded::Session(session) if session.is_expired(self.platform.now_ms()) => {
                 self.forget(&session.token, SessionEvent::Expired);
                 None
             }
-            Loaded::Session(session) => Some(session),
+            Loaded::Session(session) => {
+                *self.known.borrow_mut() = Some(session.clone());
+                Some(session)
+            }
             Loaded::Empty | Loaded::Cleaned => None,
         }
     }
@@ -155,8 +170,8 @@ impl<P: Platform> Session<P> {
         self.hide_loading(&self.config.login_loading_text);
         if let Ok(outcome) = &result {
             self.platform.emit(&SessionEvent::Login {
-                uid: outcome.session.uid.as_ref().map(Json::to_text),
-                user_info: outcome.session.user_info.as_ref().map(Json::to_text),
+                uid: outcome.session.uid.clone(),
+                user_info: outcome.session.user_info.clone(),
             });
         }
         pilot.land(result)
@@ -164,15 +179,18 @@ impl<P: Platform> Session<P> {
 
     async fn login_once(&self, epoch: u64, fields: &[(String, Json)]) -> LoginResult {
         let code = self.platform.login_code().await?;
-        let response = self.platform.send(&self.protocol.login_request(&code, fields)).await?;
+        let request = self.protocol.login_request(&code, fields)?;
+        let response = self.platform.send(&request).await?;
         let grant = self.protocol.decode_login(&response)?;
         if self.epoch.get() != epoch {
             // The user logged out while this login was in flight: the late token must not live on.
-            self.revoke_or_queue(&grant.token).await;
+            let expires_at = self.session_from(grant.clone()).expires_at_ms;
+            self.revoke_or_queue(&grant.token, expires_at).await;
             return Err(SessionError::LoggedOut);
         }
         let session = self.session_from(grant);
-        store::save(&self.platform, &session)?;
+        store::save(&self.platform, &session, self.known.borrow().as_ref())?;
+        *self.known.borrow_mut() = Some(session.clone());
         // A fresh wx.login renewed WeChat's session_key, and the server just vouched for the token.
         self.wechat_checked.set(true);
         self.trust(&session.token);
@@ -252,18 +270,20 @@ impl<P: Platform> Session<P> {
         *self.trusted.borrow_mut() = None;
         *self.login_seat.borrow_mut() = None;
         *self.check_seat.borrow_mut() = None;
-        let token = match store::load(&self.platform) {
-            Loaded::Session(session) => Some(session.token),
+        let stored = match store::load(&self.platform, self.known.borrow().as_ref()) {
+            Loaded::Session(session) => Some(session),
             Loaded::Empty | Loaded::Cleaned => None,
         };
+        let token = stored.as_ref().map(|s| s.token.clone());
         store::clear(&self.platform);
+        *self.known.borrow_mut() = None;
         if token.is_some() {
             self.platform.emit(&SessionEvent::Logout);
         }
         let server = match &token {
             Some(token) => {
                 self.show_loading(&self.config.logout_loading_text);
-                let server = self.revoke_or_queue(token).await;
+                let server = self.revoke_or_queue(token, stored.as_ref().and_then(|s| s.expires_at_ms)).await;
                 self.hide_loading(&self.config.logout_loading_text);
                 server
             }
@@ -291,9 +311,20 @@ impl<P: Platform> Session<P> {
         let mut relogins = 0;
         loop {
             let token = if ours { self.token() } else { None };
-            let carried = token.as_ref().and_then(|t| self.token_on_request(t));
-            let reply = self.platform.send_call(call, carried.as_ref()).await?;
-            let summary = self.platform.reply_summary(&reply);
+            let credentials = ours.then(|| Credentials {
+                token: token.as_ref().map(|t| self.token_on_request(t)),
+                headers: self.protocol.request_headers().to_vec(),
+            });
+            let reply = self.platform.send_call(call, credentials.as_ref()).await?;
+            if !ours && is_success(self.platform.reply_status(&reply)) {
+                return Ok(reply);
+            }
+            // Only the fields the verdict reads are taken out of the reply: the app gets it whole.
+            let mut paths = if ours { self.protocol.reply_paths() } else { Vec::new() };
+            if !is_success(self.platform.reply_status(&reply)) {
+                paths.extend(MESSAGE_PATHS);
+            }
+            let summary = self.platform.reply_summary(&reply, &paths);
             if !ours || !self.protocol.says_session_invalid(&summary) {
                 return if is_success(summary.status) { Ok(reply) } else { Err(failure(&summary)) };
             }
@@ -322,20 +353,34 @@ impl<P: Platform> Session<P> {
         }
     }
 
-    fn token_on_request(&self, token: &Token) -> Option<TokenOnRequest> {
-        if let Some((name, value)) = self.protocol.token_header(token) {
-            return Some(TokenOnRequest::Header(name, value));
+    fn token_on_request(&self, token: &Token) -> TokenOnRequest {
+        let text = token.as_str().to_owned();
+        match self.protocol.token_placement() {
+            TokenPlacement::Header { name, prefix } => TokenOnRequest::Header(name.clone(), crate::json::join(&[prefix, &text])),
+            TokenPlacement::Query(name) => TokenOnRequest::Query(name.clone(), text),
+            TokenPlacement::Body(name) => TokenOnRequest::Field(name.clone(), text),
         }
-        self.protocol.token_query().map(|name| TokenOnRequest::Query(name.to_owned(), token.as_str().to_owned()))
     }
 
-    /// Asks the server to revoke `token`; if it cannot confirm, queues the token for later.
-    async fn revoke_or_queue(&self, token: &Token) -> ServerRevocation {
+    /// Asks the server to revoke `token`; if it could not be asked (offline, 5xx, busy), queues the
+    /// token for later. A definitive refusal (a 4xx such as 404) is not queued: asking again would
+    /// not change it, so the app is told it was given up.
+    async fn revoke_or_queue(&self, token: &Token, expires_at_ms: Option<u64>) -> ServerRevocation {
         match self.revoke(token).await {
+            Ok(Revocation::Revoked) if !self.protocol.logout_revokes() => ServerRevocation::NotRevocable,
             Ok(Revocation::Revoked) => ServerRevocation::Revoked,
             Ok(Revocation::AlreadyInvalid) => ServerRevocation::AlreadyInvalid,
-            Err(_) => {
-                revocations::queue(&self.platform, token);
+            Err(error) if is_definitive(&error) => {
+                self.platform.emit(&SessionEvent::RevocationAbandoned { reason: "refused" });
+                ServerRevocation::Unconfirmed
+            }
+            Err(_) if !self.protocol.logout_revokes() => ServerRevocation::NotRevocable,
+            Err(error) => {
+                let entry = Pending { token: token.clone(), expires_at_ms, tries: 0, next_at_ms: 0 };
+                // Offline: try again at the next chance (a request, a reconnect, a launch). A server
+                // that failed: wait before asking it again.
+                let entry = if matches!(error, SessionError::Network(_)) { entry } else { entry.failed(self.platform.now_ms()) };
+                revocations::queue(&self.platform, entry);
                 ServerRevocation::Unconfirmed
             }
         }
@@ -346,22 +391,46 @@ impl<P: Platform> Session<P> {
         self.protocol.decode_logout(&response)
     }
 
-    /// Retries revocations the server never confirmed; stops at the first network failure (still
-    /// offline). Returns how many are still queued.
+    /// Retries the queued revocations that are due; stops at the first network failure (still
+    /// offline, which counts no try). A server that failed is asked again only after a wait that
+    /// doubles each time; entries are given up on a definitive refusal, on expiry or after
+    /// [`revocations::MAX_TRIES`] server failures, each with a `revocationAbandoned` event.
+    /// Returns how many are still queued.
     pub async fn retry_revocations(&self) -> usize {
         if self.revoking.replace(true) {
             return revocations::pending(&self.platform).len();
         }
-        for token in revocations::pending(&self.platform) {
-            match self.revoke(&token).await {
-                Ok(_) => revocations::settle(&self.platform, &token),
+        for entry in revocations::pending(&self.platform) {
+            let now = self.platform.now_ms();
+            if entry.expired(now) {
+                self.abandon(&entry.token, "expired");
+                continue;
+            }
+            if !entry.due(now) {
+                continue;
+            }
+            match self.revoke(&entry.token).await {
+                Ok(_) => revocations::settle(&self.platform, &entry.token),
+                Err(error) if is_definitive(&error) => self.abandon(&entry.token, "refused"),
+                // Still offline: the next chance comes with the network; no try is counted.
                 Err(SessionError::Network(_)) => break,
-                // A server error: keep it queued and try the next one; it may be a transient fault.
-                Err(_) => {}
+                Err(_) => {
+                    let next = entry.failed(self.platform.now_ms());
+                    if next.tries >= revocations::MAX_TRIES {
+                        self.abandon(&entry.token, "tooManyTries");
+                    } else {
+                        revocations::queue(&self.platform, next);
+                    }
+                }
             }
         }
         self.revoking.set(false);
         revocations::pending(&self.platform).len()
+    }
+
+    fn abandon(&self, token: &Token, reason: &'static str) {
+        revocations::settle(&self.platform, token);
+        self.platform.emit(&SessionEvent::RevocationAbandoned { reason });
     }
 
     fn is_trusted(&self, token: &Token) -> bool {
@@ -382,6 +451,7 @@ impl<P: Platform> Session<P> {
             *trusted = None;
         }
         drop(trusted);
+        *self.known.borrow_mut() = None;
         if store::clear_if_token(&self.platform, token) {
             self.platform.emit(&why);
         }
@@ -398,4 +468,10 @@ impl<P: Platform> Session<P> {
             self.platform.hide_loading();
         }
     }
+}
+
+/// Whether a failed revocation would fail the same way if asked again: a 4xx, except the ones
+/// that mean "later" (408 timeout, 425 too early, 429 too many requests).
+fn is_definitive(error: &SessionError) -> bool {
+    matches!(error, SessionError::ServerRejected(answer) if !matches!(answer.status, 408 | 425 | 429))
 }

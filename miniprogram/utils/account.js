@@ -1,13 +1,13 @@
 /**
  * What the pages show about the current user, read from the session module.
  *
- * The session keeps the token (getToken) and stores the login answer under the storage keys
- * `userInfo` and `uid` (the seeds read those keys the same way). Both pages render this one shape
- * so they agree on what "logged in" looks like.
+ * The session hands out what it stored at login (getSession: token, uid, userInfo); pages never
+ * read its storage keys themselves. Both pages render this one shape so they agree on what
+ * "logged in" looks like.
  */
 'use strict';
 
-const session = require('../session/index.js');
+const session = require('wx-session');
 
 /** The logged-out view. */
 const LOGGED_OUT = Object.freeze({ loggedIn: false, uid: '', nickName: '', avatarUrl: '' });
@@ -30,8 +30,8 @@ function accountView(uid, userInfo) {
 function currentAccount() {
   return session.ready().then(
     () => {
-      if (!session.getToken()) return LOGGED_OUT;
-      return accountView(wx.getStorageSync('uid'), wx.getStorageSync('userInfo'));
+      const stored = session.getSession();
+      return stored ? accountView(stored.uid, stored.userInfo) : LOGGED_OUT;
     },
     () => LOGGED_OUT
   );

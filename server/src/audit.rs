@@ -1,6 +1,7 @@
-//! The audit log: one structured event per login, failed login, logout and single-sign-on
-//! replacement, each with the uid (when there is one), the client address and the request id.
-//! Never a token, a code, an openid or a key.
+//! The audit log: one structured event per login, failed login, logout, single-sign-on
+//! replacement and account change (nickname, avatar, phone number), each with the uid (when
+//! there is one), the client address and the request id. Never a token, a code, an openid, a key
+//! or the changed value itself.
 //!
 //! Events go through `tracing` with target `audit` at level INFO, so they land in the same log
 //! as everything else and can be filtered (`RUST_LOG=audit=info`) or routed by target. Every line
@@ -79,6 +80,21 @@ pub fn logout(uid: &str) {
         event = "logout",
         uid,
         revoked = true,
+        client_ip,
+        request_id,
+        "audit"
+    );
+}
+
+/// `uid` changed `what` of its account: `"nickname"`, `"avatar"` or `"phone"` (the value itself
+/// is not logged: a phone number is personal data).
+pub fn account_changed(uid: &str, what: &'static str) {
+    let (client_ip, request_id) = who();
+    tracing::info!(
+        target: "audit",
+        event = "account_changed",
+        uid,
+        what,
         client_ip,
         request_id,
         "audit"

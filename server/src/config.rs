@@ -51,6 +51,8 @@ pub struct Config {
     /// WeChat's `session_key` is stored only with a key to encrypt it (`sealing.rs`);
     /// `None` (the default) keeps it out of the store entirely.
     pub session_key_encryption: Option<SealingKey>,
+    /// Users, avatars and phone numbers: the data directory, the database, public URLs.
+    pub accounts: crate::accounts::AccountsConfig,
 }
 
 impl Config {
@@ -75,6 +77,7 @@ impl Config {
             throttle,
             cors_origins: Vec::new(),
             session_key_encryption: None,
+            accounts: crate::accounts::AccountsConfig::default(),
         }
     }
 
@@ -200,7 +203,7 @@ impl fmt::Debug for RedisConfig {
 }
 
 /// `scheme://user:pass@host` → `scheme://***@host`; URLs without credentials are unchanged.
-fn redact_url_credentials(url: &str) -> String {
+pub(crate) fn redact_url_credentials(url: &str) -> String {
     let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
         return url.to_owned();
     };

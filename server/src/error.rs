@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
+use crate::accounts::AccountError;
 use crate::login::ExchangeError;
 use crate::store::StoreError;
 use crate::token::RandomnessError;
@@ -69,6 +70,10 @@ pub enum ApiError {
         /// Whole seconds until a login is allowed again, for `Retry-After`.
         retry_after_secs: u64,
     },
+    /// A failure of the account routes (profile, avatar, phone) or of the user database; they
+    /// carry their own status and code (`accounts.rs`).
+    #[error(transparent)]
+    Account(#[from] AccountError),
 }
 
 impl From<RandomnessError> for ApiError {
@@ -102,6 +107,7 @@ impl ApiError {
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::TooManyLogins { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Account(error) => error.status(),
         }
     }
 
@@ -130,6 +136,7 @@ impl ApiError {
             ApiError::Internal(_) => "INTERNAL_ERROR",
             ApiError::RequestTimeout => "REQUEST_TIMEOUT",
             ApiError::TooManyLogins { .. } => "TOO_MANY_LOGINS",
+            ApiError::Account(error) => error.code(),
         }
     }
 
@@ -142,6 +149,7 @@ impl ApiError {
                 tracing::error!(error = %self, "request failed")
             }
             ApiError::Exchange(_) => tracing::warn!(error = %self, "login code exchange failed"),
+            ApiError::Account(error) => error.log(),
             _ => {}
         }
     }
@@ -175,6 +183,7 @@ impl ApiError {
             },
             ApiError::Store(_) => "session store is unavailable, retry shortly".into(),
             ApiError::Internal(_) => "internal server error".into(),
+            ApiError::Account(error) => error.client_message(),
             other => other.to_string(),
         }
     }
@@ -191,6 +200,7 @@ impl IntoResponse for ApiError {
             ApiError::Exchange(ExchangeError::Busy | ExchangeError::Overloaded)
             | ApiError::Store(_) => Some(1),
             ApiError::TooManyLogins { retry_after_secs } => Some((*retry_after_secs).max(1)),
+            ApiError::Account(error) => error.retry_after(),
             _ => None,
         };
         if let Some(seconds) = retry_after {

@@ -22,6 +22,10 @@
 //! In development mode `litemall.rs` also serves litemall's dialect of the same three routes
 //! under `/wx/…`, on top of the same functions.
 //!
+//! Users themselves (openid → uid, profile, phone) live in a database, not in the session store
+//! (`accounts.rs`, `users/`): SQLite under the data directory, or PostgreSQL. `profile.rs`,
+//! `avatar.rs` and `phone.rs` serve `/user/…` and `/media/…` on top of it.
+//!
 //! Around it, against abuse: `limits.rs` (the accept loop: timeouts, connection caps),
 //! `throttle.rs` (login limits in front of code2Session), `audit.rs` (who logged in and out),
 //! `sealing.rs` (session_key not stored, or encrypted).
@@ -31,7 +35,10 @@
 
 #![deny(missing_docs)]
 
+pub mod access_token;
+pub mod accounts;
 pub mod audit;
+pub mod avatar;
 pub mod cli;
 pub mod config;
 pub mod dev;
@@ -40,11 +47,14 @@ pub mod extract;
 pub mod limits;
 pub mod litemall;
 pub mod login;
+pub mod phone;
+pub mod profile;
 pub mod routes;
 pub mod sealing;
 pub mod store;
 pub mod throttle;
 pub mod token;
+pub mod users;
 pub mod wechat;
 
 use std::future::Future;
@@ -54,6 +64,9 @@ use std::time::Duration;
 use axum::Router;
 use tokio::net::TcpListener;
 
+pub use crate::access_token::SharedCache;
+pub use crate::accounts::AccountsConfig;
+use crate::accounts::{Accounts, AccountsStartupError};
 pub use crate::config::{AppSecret, Config, LoginMode, RedisConfig, StoreConfig, WeChatConfig};
 use crate::dev::DevLogin;
 pub use crate::limits::{serve_with_limits, Limits};
@@ -86,6 +99,9 @@ pub enum StartupError {
     /// The WeChat API base would send the AppSecret in clear text.
     #[error(transparent)]
     ApiBase(#[from] ApiBaseError),
+    /// The user database or the data directory could not be set up.
+    #[error(transparent)]
+    Accounts(#[from] AccountsStartupError),
 }
 
 /// Builds the application for `config`: connects to the store, sets up the code exchange, and
@@ -100,7 +116,10 @@ pub async fn build_app(config: &Config) -> Result<Router, StartupError> {
     });
 
     let redis = match &config.store {
-        StoreConfig::Memory => return Ok(app_with(MemoryStore::new(), exchange, config)),
+        StoreConfig::Memory => {
+            let accounts = Accounts::open(config, SharedCache::Local).await?;
+            return Ok(app_with(MemoryStore::new(), exchange, config, accounts));
+        }
         StoreConfig::Redis(redis) => redis,
     };
     let failed = |source: StoreError| StartupError::Redis {
@@ -117,9 +136,14 @@ pub async fn build_app(config: &Config) -> Result<Router, StartupError> {
             .get_async_connection()
             .await
             .map_err(|e| failed(e.into()))?;
+        let shared = SharedCache::Cluster {
+            conn: conn.clone(),
+            prefix: redis.prefix.clone(),
+        };
         let store = RedisStore::new(conn, redis.prefix.clone());
         store.ping().await.map_err(failed)?;
-        Ok(app_with(store, exchange, config))
+        let accounts = Accounts::open(config, shared).await?;
+        Ok(app_with(store, exchange, config, accounts))
     } else {
         let client = redis::Client::open(redis.url.as_str()).map_err(|e| failed(e.into()))?;
         let manager_config = redis::aio::ConnectionManagerConfig::new()
@@ -130,14 +154,24 @@ pub async fn build_app(config: &Config) -> Result<Router, StartupError> {
             .get_connection_manager_with_config(manager_config)
             .await
             .map_err(|e| failed(e.into()))?;
+        let shared = SharedCache::Redis {
+            conn: conn.clone(),
+            prefix: redis.prefix.clone(),
+        };
         let store = RedisStore::new(conn, redis.prefix.clone());
         store.ping().await.map_err(failed)?;
-        Ok(app_with(store, exchange, config))
+        let accounts = Accounts::open(config, shared).await?;
+        Ok(app_with(store, exchange, config, accounts))
     }
 }
 
 /// The router for one concrete store type.
-fn app_with<S: SessionStore>(store: S, exchange: Arc<CodeExchange>, config: &Config) -> Router {
+fn app_with<S: SessionStore>(
+    store: S,
+    exchange: Arc<CodeExchange>,
+    config: &Config,
+    accounts: Accounts,
+) -> Router {
     router(AppState {
         store: Arc::new(store),
         exchange,
@@ -148,6 +182,7 @@ fn app_with<S: SessionStore>(store: S, exchange: Arc<CodeExchange>, config: &Con
             config.session_key_encryption.as_ref(),
         )),
         cors_origins: Arc::new(config.cors_origins.clone()),
+        accounts: Arc::new(accounts),
     })
 }
 

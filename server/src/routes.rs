@@ -4,23 +4,26 @@
 //! POST /auth/login   {"code"}            → {"token", "uid", "userInfo"?, "expiresIn"}
 //! GET  /auth/check   Bearer token        → {"valid": true, "uid", "expiresIn"}
 //! POST /auth/logout  Bearer token        → {"revoked": true}
-//! GET  /healthz                          → {"ok": true}  (503 STORE_UNAVAILABLE if the store is down)
+//! GET  /healthz                          → {"ok": true}  (503 if the store or user database is down)
 //! GET  /livez                            → {"ok": true}  (the process answers)
 //! POST /dev/code     {"user"?}           → {"code"}        (development mode only)
 //! /wx/…              litemall's dialect of the same three (development mode only, litemall.rs)
+//! /user/…, /media/…  profile, avatar, phone number (profile.rs)
 //! ```
 //!
 //! Handlers are thin: read the request, call [`start_session`], [`active_session`] or
 //! [`end_session`] (the rules every dialect shares), shape the answer. Layers, outermost first:
 //! request id (ours unless a trusted proxy sent one), trace span and request log (tower-http),
-//! `Cache-Control: no-store`, CORS (only for configured origins), request time limit, audit
-//! context, panic catcher, body limit; and on `/auth/login` the per-address login limit.
+//! `Cache-Control: no-store` (unless the handler set its own, as `/media/avatars/…` does), CORS
+//! (only for configured origins), request time limit, audit context, panic catcher, body limit
+//! (16 KiB; `/user/avatar` has its own, sized by `--avatar-max-size`); and on `/auth/login` the
+//! per-address login limit.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{header, HeaderName, HeaderValue, Method};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -34,6 +37,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::accounts::{AccountError, Accounts};
 use crate::audit;
 use crate::dev::{MintError, DEVTOOLS_USER};
 use crate::error::ApiError;
@@ -41,10 +45,12 @@ use crate::extract::{BearerToken, JsonBody, JsonBodyOrDefault, BODY_LIMIT};
 use crate::limits::{RequestTimeLimit, DEFAULT_REQUEST_TIMEOUT};
 use crate::litemall;
 use crate::login::{CodeExchange, UserInfo};
+use crate::profile::{self, MediaBase};
 use crate::sealing::SessionKeyPolicy;
 use crate::store::{ActiveSession, NewSession, SessionStore};
 use crate::throttle::{client_ip, LoginRateLimiter};
 use crate::token::Token;
+use crate::users::User;
 
 /// The request id header, set on every request and answer.
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -71,6 +77,8 @@ pub struct AppState<S> {
     pub session_keys: Arc<SessionKeyPolicy>,
     /// Browser origins CORS allows (besides loopback ones in development mode).
     pub cors_origins: Arc<Vec<String>>,
+    /// The user store and the account routes' settings.
+    pub accounts: Arc<Accounts>,
 }
 
 // Derived Clone would demand `S: Clone`; only the Arcs are cloned.
@@ -84,6 +92,7 @@ impl<S> Clone for AppState<S> {
             trust_proxy: self.trust_proxy,
             session_keys: Arc::clone(&self.session_keys),
             cors_origins: Arc::clone(&self.cors_origins),
+            accounts: Arc::clone(&self.accounts),
         }
     }
 }
@@ -102,7 +111,8 @@ pub fn router<S: SessionStore>(state: AppState<S>) -> Router {
         .route("/auth/check", get(check::<S>))
         .route("/auth/logout", post(logout::<S>))
         .route("/healthz", get(healthz::<S>))
-        .route("/livez", get(livez));
+        .route("/livez", get(livez))
+        .merge(profile::routes::<S>(state.accounts.avatar_max_bytes));
     let mut token_headers = vec![header::AUTHORIZATION, header::CONTENT_TYPE];
     if dev {
         routes = routes
@@ -125,7 +135,7 @@ pub fn router<S: SessionStore>(state: AppState<S>) -> Router {
             .allow_origin(AllowOrigin::predicate(move |origin, _| {
                 origins.contains(origin) || (dev && is_loopback_origin(origin))
             }))
-            .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+            .allow_methods([Method::GET, Method::POST, Method::PUT, Method::OPTIONS])
             .allow_headers(token_headers)
             .expose_headers([REQUEST_ID])
             .max_age(Duration::from_secs(600))
@@ -153,8 +163,9 @@ pub fn router<S: SessionStore>(state: AppState<S>) -> Router {
                         .on_failure(()),
                 )
                 .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-                // Answers carry tokens; no cache, shared or private, may keep one.
-                .layer(SetResponseHeaderLayer::overriding(
+                // Answers carry tokens; no cache, shared or private, may keep one. Only a handler
+                // that sets its own policy keeps it: `/media/avatars/…` (public, immutable files).
+                .layer(SetResponseHeaderLayer::if_not_present(
                     header::CACHE_CONTROL,
                     HeaderValue::from_static("no-store"),
                 ))
@@ -298,6 +309,7 @@ struct LoginRequest {
 
 async fn login<S: SessionStore>(
     State(state): State<AppState<S>>,
+    headers: HeaderMap,
     JsonBody(request): JsonBody<LoginRequest>,
 ) -> Result<Json<Value>, ApiError> {
     let started = start_session(&state, request.code.as_deref()).await?;
@@ -306,8 +318,12 @@ async fn login<S: SessionStore>(
         "uid": started.uid,
         "expiresIn": whole_seconds(started.ttl),
     });
-    if let Some(user_info) = started.user_info {
-        body["userInfo"] = json!(user_info);
+    // The stored profile first, the dev user's made-up one for what is not set.
+    let media = MediaBase::new(&state.accounts, &headers);
+    if let Some(user_info) =
+        profile::login_user_info(&started.user, started.user_info.as_ref(), &media)
+    {
+        body["userInfo"] = user_info;
     }
     Ok(Json(body))
 }
@@ -346,6 +362,8 @@ pub(crate) struct StartedSession {
     pub ttl: Duration,
     /// Display data, for dev users only.
     pub user_info: Option<UserInfo>,
+    /// The user as stored, after recording this login.
+    pub user: User,
 }
 
 /// Validates `code`, exchanges it for an identity and starts that user's session, ending any
@@ -372,7 +390,22 @@ pub(crate) async fn start_session<S: SessionStore>(
             return Err(error);
         }
     };
-    let uid = state.store.uid_for(&identity.openid).await?;
+    // The uid comes from the user database, not the session store: sessions may be forgotten
+    // (memory, a Redis restart), users must not be. This also records the login time.
+    let user = match state
+        .accounts
+        .users
+        .login(&identity.openid, identity.unionid.as_deref())
+        .await
+    {
+        Ok(user) => user,
+        Err(error) => {
+            let error = ApiError::from(AccountError::Database(error));
+            audit::login_failed(error.code());
+            return Err(error);
+        }
+    };
+    let uid = user.uid.clone();
     let token = Token::generate()?;
     let session_key = state
         .session_keys
@@ -399,6 +432,7 @@ pub(crate) async fn start_session<S: SessionStore>(
         uid,
         ttl: state.token_ttl,
         user_info: identity.user_info,
+        user,
     })
 }
 
@@ -428,12 +462,18 @@ pub(crate) async fn end_session<S: SessionStore>(
     }
 }
 
-/// Readiness: 200 only while the store answers, so a load balancer stops sending logins to an
-/// instance whose Redis is gone.
+/// Readiness: 200 only while the session store and the user database answer, so a load
+/// balancer stops sending logins to an instance whose Redis or database is gone.
 async fn healthz<S: SessionStore>(
     State(state): State<AppState<S>>,
 ) -> Result<Json<Value>, ApiError> {
     state.store.ping().await?;
+    state
+        .accounts
+        .users
+        .ping()
+        .await
+        .map_err(AccountError::Database)?;
     Ok(Json(json!({"ok": true})))
 }
 

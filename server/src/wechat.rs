@@ -23,7 +23,7 @@ use crate::throttle::{ThrottleConfig, UpstreamGuard};
 /// Longest `errmsg` passed on to a client; WeChat's are short, anything longer is noise.
 const MAX_ERRMSG_CHARS: usize = 200;
 
-/// Largest code2Session answer read; a real one is under 200 bytes.
+/// Largest answer read from WeChat's API; a real code2Session one is under 200 bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// Why a WeChat API base URL or proxy is refused.
@@ -93,6 +93,7 @@ pub struct WeChatClient {
 struct Code2SessionReply {
     openid: Option<String>,
     session_key: Option<String>,
+    unionid: Option<String>,
     errcode: Option<i64>,
     errmsg: Option<String>,
 }
@@ -104,18 +105,8 @@ impl WeChatClient {
         config: &WeChatConfig,
         throttle: &ThrottleConfig,
     ) -> Result<WeChatClient, reqwest::Error> {
-        let mut builder = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("wx-session-server/", env!("CARGO_PKG_VERSION")))
-            // No HTTP(S)_PROXY from the environment: a proxy sees the AppSecret in the query.
-            .no_proxy()
-            // Idle upstream connections beyond the in-flight cap are of no use.
-            .pool_max_idle_per_host(throttle.wechat_max_in_flight);
-        if let Some(proxy) = &config.proxy {
-            builder = builder.proxy(reqwest::Proxy::all(proxy.as_str())?);
-        }
-        let http = builder.build()?;
+        // Idle upstream connections beyond the in-flight cap are of no use.
+        let http = http_client(config, throttle.wechat_max_in_flight)?;
         Ok(WeChatClient {
             http,
             endpoint: format!(
@@ -162,25 +153,13 @@ impl WeChatClient {
             return Err(ExchangeError::Unavailable(format!("HTTP status {status}")));
         }
         // WeChat has been seen answering JSON as text/plain, so the body is parsed whatever its
-        // content type says. It is read chunk by chunk up to the cap: a broken or hostile
-        // upstream must not make us buffer megabytes.
-        if response
-            .content_length()
-            .is_some_and(|length| length > MAX_BODY_BYTES as u64)
-        {
-            return Err(too_large());
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
+        // content type says.
+        let body = read_capped(&mut response)
             .await
-            .map_err(|e| unavailable(e.without_url()))?
-        {
-            if body.len() + chunk.len() > MAX_BODY_BYTES {
-                return Err(too_large());
-            }
-            body.extend_from_slice(&chunk);
-        }
+            .map_err(|error| match error {
+                CappedReadError::TooLarge => too_large(),
+                CappedReadError::Transport(error) => unavailable(error.without_url()),
+            })?;
         let reply: Code2SessionReply = serde_json::from_slice(&body).map_err(|e| {
             ExchangeError::Unavailable(format!("answer is not the expected JSON: {e}"))
         })?;
@@ -198,6 +177,7 @@ impl WeChatClient {
                         openid,
                         session_key: SessionKey::new(session_key),
                         user_info: None,
+                        unionid: reply.unionid.filter(|id| !id.is_empty()),
                     })
                 }
                 _ => Err(ExchangeError::Unavailable(
@@ -217,6 +197,56 @@ impl WeChatClient {
         };
         text.chars().take(MAX_ERRMSG_CHARS).collect()
     }
+}
+
+/// The HTTP client every call to WeChat's API uses (code2Session here, the access token and
+/// phone number in `access_token.rs` and `phone.rs`): a timeout, no redirects (they would resend
+/// the AppSecret or access token elsewhere), and no proxy from the environment (a proxy sees the
+/// query string) — only the one configured with `--wechat-proxy`.
+pub(crate) fn http_client(
+    config: &WeChatConfig,
+    max_idle_per_host: usize,
+) -> Result<reqwest::Client, reqwest::Error> {
+    let mut builder = reqwest::Client::builder()
+        .timeout(config.timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("wx-session-server/", env!("CARGO_PKG_VERSION")))
+        .no_proxy()
+        .pool_max_idle_per_host(max_idle_per_host);
+    if let Some(proxy) = &config.proxy {
+        builder = builder.proxy(reqwest::Proxy::all(proxy.as_str())?);
+    }
+    builder.build()
+}
+
+/// Why [`read_capped`] gave up.
+#[derive(Debug)]
+pub(crate) enum CappedReadError {
+    /// The answer is larger than [`MAX_BODY_BYTES`].
+    TooLarge,
+    /// The connection failed while reading.
+    Transport(reqwest::Error),
+}
+
+/// Reads an answer's body chunk by chunk up to [`MAX_BODY_BYTES`]: a broken or hostile upstream
+/// must not make us buffer megabytes.
+pub(crate) async fn read_capped(
+    response: &mut reqwest::Response,
+) -> Result<Vec<u8>, CappedReadError> {
+    if response
+        .content_length()
+        .is_some_and(|length| length > MAX_BODY_BYTES as u64)
+    {
+        return Err(CappedReadError::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(CappedReadError::Transport)? {
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(CappedReadError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// The answer was larger than [`MAX_BODY_BYTES`].

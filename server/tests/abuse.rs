@@ -20,9 +20,9 @@ use std::time::{Duration, Instant};
 
 use axum::extract::{Query, State};
 use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::Router;
-use common::{http_client, token_of, with_test_store};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use common::{http_client, token_of, with_test_accounts, with_test_store};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -55,11 +55,14 @@ struct Server {
     base: String,
     config: Config,
     _shutdown: oneshot::Sender<()>,
+    /// The user database and avatars, removed when the server is dropped.
+    _data_dir: tempfile::TempDir,
 }
 
 impl Server {
     async fn start(config: Config, limits: Limits) -> Server {
-        let config = with_test_store(config);
+        let data_dir = tempfile::tempdir().unwrap();
+        let config = with_test_accounts(with_test_store(config), data_dir.path());
         let app = build_app(&config).await.expect("build the app");
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -72,6 +75,7 @@ impl Server {
             base: format!("http://{addr}"),
             config,
             _shutdown: shutdown,
+            _data_dir: data_dir,
         }
     }
 
@@ -244,6 +248,35 @@ async fn a_huge_content_length_is_refused_at_once_with_json() {
     assert!(head.contains("content-type: application/json"), "{head}");
 }
 
+/// The avatar route has its own, larger limit (`--avatar-max-size`, 2 MiB by default; uploads
+/// up to it pass, see accounts.rs), but a declared length over it is refused just as early.
+#[tokio::test]
+async fn a_huge_avatar_content_length_is_refused_at_once_with_json() {
+    let server = Server::start(Config::dev(), Limits::default()).await;
+    let (status, body) = login(&server.client(HONEST), &server, "devtools-code").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let token = token_of(&body);
+    let mut stream = connect_from(ATTACKER, server.addr).await.unwrap();
+    stream
+        .write_all(
+            format!(
+                "POST /user/avatar HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {token}\r\n\
+                 content-type: multipart/form-data; boundary=b\r\n\
+                 content-length: 10000000000\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    let (status, head, body) = read_answer(&mut stream, Duration::from_secs(3))
+        .await
+        .expect("an answer within 3 s, without the body");
+    assert_eq!(status, 413, "{head}");
+    assert_eq!(body["error"]["code"], "PAYLOAD_TOO_LARGE");
+    assert!(head.contains("content-type: application/json"), "{head}");
+    assert!(head.contains("cache-control: no-store"), "{head}");
+}
+
 #[tokio::test]
 async fn a_slow_body_gets_request_timeout_as_json() {
     let server = Server::start(Config::dev(), short_limits()).await;
@@ -378,6 +411,7 @@ fn the_binary_at_ulimit_256_serves_others_during_300_slowloris_connections() {
         .arg(BINARY)
         .env_remove("REDIS_URL")
         .env_remove("WX_SESSION_DEV")
+        .env("WX_SESSION_DATA_DIR", binary_data_dir())
         .env("RUST_LOG", "info");
     let server = Running::start(command);
     let addr: SocketAddr = server.address.parse().unwrap();
@@ -492,6 +526,19 @@ async fn start_fake() -> (String, Arc<Fake>) {
     let fake = Arc::new(Fake::default());
     let app = Router::new()
         .route("/sns/jscode2session", get(fake_code2session))
+        // The phone number's two calls, always successful.
+        .route(
+            "/cgi-bin/stable_token",
+            post(|| async { Json(json!({"access_token": "AT-abuse-1", "expires_in": 7200})) }),
+        )
+        .route(
+            "/wxa/business/getuserphonenumber",
+            post(|| async {
+                Json(json!({"errcode": 0, "errmsg": "ok",
+                    "phone_info": {"phoneNumber": "13812345678", "purePhoneNumber": "13812345678",
+                        "countryCode": "86"}}))
+            }),
+        )
         .with_state(Arc::clone(&fake));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -845,7 +892,8 @@ async fn cors_is_off_unless_origins_are_configured() {
 
 #[tokio::test]
 async fn plain_http_to_a_remote_wechat_is_refused_at_startup() {
-    let mut config = wechat("http://203.0.113.7");
+    let data_dir = tempfile::tempdir().unwrap();
+    let mut config = with_test_accounts(wechat("http://203.0.113.7"), data_dir.path());
     let error = build_app(&config).await.expect_err("refused");
     assert!(error.to_string().contains("clear text"), "{error}");
     if let LoginMode::WeChat(wechat) = &mut config.login {
@@ -1100,6 +1148,14 @@ impl Running {
     }
 }
 
+/// A fresh data directory for one run of the binary, under the target's temporary directory.
+fn binary_data_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "abuse-data-{}",
+        wx_session_server::token::random_hex(6).unwrap()
+    ))
+}
+
 /// The binary with none of the variables it reads inherited, except the store selection.
 fn binary(args: &[&str]) -> Command {
     let mut command = Command::new(BINARY);
@@ -1116,6 +1172,7 @@ fn binary(args: &[&str]) -> Command {
     ] {
         command.env_remove(name);
     }
+    command.env("WX_SESSION_DATA_DIR", binary_data_dir());
     command.env(
         "WX_SESSION_REDIS_PREFIX",
         format!(
@@ -1135,7 +1192,7 @@ fn audit_events_name_the_user_address_and_request_and_nothing_secret() {
     });
     let base = format!("http://{}", server.address);
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let (uid, tokens, codes, request_ids) = runtime.block_on(async {
+    let (uid, tokens, codes, request_ids, changes) = runtime.block_on(async {
         let http = reqwest::Client::builder()
             .no_proxy()
             .local_address(IpAddr::from(HONEST))
@@ -1168,6 +1225,25 @@ fn audit_events_name_the_user_address_and_request_and_nothing_secret() {
             tokens.push(token_of(&body));
             codes.push(code);
         }
+        // Account changes, with the valid token: an event each, without the value.
+        let mut changes = Vec::new();
+        for (what, request) in [
+            (
+                "nickname",
+                http.put(format!("{base}/user/profile"))
+                    .json(&json!({"nickname": "Erin-7c1e"})),
+            ),
+            (
+                "phone",
+                http.post(format!("{base}/user/phone"))
+                    .json(&json!({"code": "phone-code-erin"})),
+            ),
+        ] {
+            let reply = request.bearer_auth(&tokens[1]).send().await.unwrap();
+            assert_eq!(reply.status(), StatusCode::OK, "{what}");
+            let id = reply.headers()["x-request-id"].to_str().unwrap().to_owned();
+            changes.push((what, id));
+        }
         // A client's own request id is not taken over (no trusted proxy).
         let reply = http
             .post(format!("{base}/auth/logout"))
@@ -1190,7 +1266,7 @@ fn audit_events_name_the_user_address_and_request_and_nothing_secret() {
         assert_eq!(reply.status(), StatusCode::BAD_REQUEST);
         request_ids.push(reply.headers()["x-request-id"].to_str().unwrap().to_owned());
         codes.push("devcode_forged-0b1c".to_owned());
-        (uid, tokens, codes, request_ids)
+        (uid, tokens, codes, request_ids, changes)
     });
     let output = server.stop();
     let audit: Vec<&str> = output
@@ -1216,6 +1292,17 @@ fn audit_events_name_the_user_address_and_request_and_nothing_secret() {
         let line = find(event, request_id);
         assert!(line.contains(&format!("uid=\"{uid}\"")), "{line}");
         assert!(line.contains("client_ip=\"127.0.0.3\""), "{line}");
+    }
+    for (what, request_id) in &changes {
+        let line = find("account_changed", request_id);
+        assert!(line.contains(&format!("uid=\"{uid}\"")), "{line}");
+        assert!(line.contains(&format!("what=\"{what}\"")), "{line}");
+        assert!(line.contains("client_ip=\"127.0.0.3\""), "{line}");
+        // Neither the nickname nor the phone number (masked `138****0000` in development).
+        assert!(
+            !line.contains("Erin-7c1e") && !line.contains("****"),
+            "{line}"
+        );
     }
     let failed = find("login_failed", &request_ids[3]);
     assert!(failed.contains("reason=\"INVALID_CODE\""), "{failed}");
@@ -1272,17 +1359,31 @@ fn the_environments_proxy_is_not_used_for_wechat() {
             .env("RUST_LOG", "warn,wx_session_server=info");
         command
     });
-    let status = runtime.block_on(async {
-        http_client()
+    let (status, phone_status) = runtime.block_on(async {
+        let client = http_client();
+        let login = client
             .post(format!("http://{}/auth/login", server.address))
             .json(&json!({"code": "ok_frank"}))
             .send()
             .await
+            .unwrap();
+        let status = login.status();
+        let token = token_of(&login.json().await.unwrap());
+        // The phone number's calls (stable_token, getuserphonenumber) carry the AppSecret and
+        // the access token: they go around the proxy too.
+        let phone = client
+            .post(format!("http://{}/user/phone", server.address))
+            .bearer_auth(token)
+            .json(&json!({"code": "phone-code-1"}))
+            .send()
+            .await
             .unwrap()
-            .status()
+            .status();
+        (status, phone)
     });
     let output = server.stop();
     assert_eq!(status, StatusCode::OK, "{output}");
+    assert_eq!(phone_status, StatusCode::OK, "{output}");
     assert_eq!(fake.calls.load(Ordering::SeqCst), 1);
     assert_eq!(
         proxied.load(Ordering::SeqCst),

@@ -54,7 +54,7 @@ if (missing.length) {
   test('tap 登录 (twice, quickly): one login; nickname shown, token stored, app state updated', async () => {
     // The session module is shared with the pages (one Node module instance), so wrapping its
     // login counts the page's calls — the session's own single-flight would hide a second call.
-    const sessionModule = require(path.join(MINIPROGRAM_DIR, 'session/index.js'));
+    const sessionModule = require(path.join(MINIPROGRAM_DIR, 'miniprogram_npm/wx-session/index.js'));
     const realLogin = sessionModule.login;
     let pageLogins = 0;
     sessionModule.login = (...args) => {
@@ -83,9 +83,9 @@ if (missing.length) {
 
     const token = server.tokenOf();
     assert.equal(fake.readStorage('token'), token);
-    assert.equal(String(fake.readStorage('uid')), index.data.uid);
-    assert.equal(fake.readStorage('userInfo').nickName, DEFAULT_NICKNAME);
-    assert.ok(fake.log.some((e) => e.api === 'showLoading' && e.arg.title === '登陆中'), 'the session showed 登陆中');
+    assert.equal(String(fake.readStorage('wxSession').uid), index.data.uid);
+    assert.equal(fake.readStorage('wxSession').userInfo.nickName, DEFAULT_NICKNAME);
+    assert.ok(fake.log.some((e) => e.api === 'showLoading' && e.arg.title === '登录中'), 'the session showed 登录中');
     assert.equal(fake.loading.shown, false);
     assert.deepEqual(fake.toasts, []);
     assert.equal(app.globalData.loggedIn, true, 'onChange kept globalData current');
@@ -99,7 +99,7 @@ if (missing.length) {
     user = env.open('pages/user/user'); // what the navigation would show
     await env.until(() => user.data.ready);
     assert.match(user.text(), new RegExp(DEFAULT_NICKNAME));
-    assert.match(user.text(), new RegExp(`用户 ID\\s*${fake.readStorage('uid')}`));
+    assert.match(user.text(), new RegExp(`用户 ID\\s*${fake.readStorage('wxSession').uid}`));
     assert.ok(user.find('退出'));
   });
 
@@ -138,7 +138,7 @@ if (missing.length) {
     assert.deepEqual(storedKeys(), []);
     assert.equal(server.isTokenValid(token), false, 'the server revoked the token');
     assert.equal(server.counts.byRoute['POST /auth/logout'], 1);
-    assert.ok(fake.log.some((e) => e.api === 'showLoading' && e.arg.title === '退出登陆中'), 'the session showed 退出登陆中');
+    assert.ok(fake.log.some((e) => e.api === 'showLoading' && e.arg.title === '正在退出'), 'the session showed 正在退出');
     assert.equal(fake.loading.shown, false);
     assert.equal(shows, 1, "the session re-ran the top page's onShow");
     assert.equal(user.data.loggedIn, false);
@@ -196,7 +196,7 @@ if (missing.length) {
     await env.until(() => /未登录/.test(user.text()));
     await settle();
 
-    for (const key of ['token', 'uid', 'userInfo']) assert.equal(fake.readStorage(key), undefined, key);
+    for (const key of ['token', 'wxSession']) assert.equal(fake.readStorage(key), undefined, key);
     assert.equal(server.isTokenValid(token), true, 'the server never heard of it (the session retries later)');
     assert.deepEqual(fake.toasts, []);
     assert.equal(fake.loading.shown, false);
@@ -216,7 +216,7 @@ if (missing.length) {
     } finally {
       server.userInfoFor = userInfoFor;
     }
-    const uid = fake.readStorage('uid');
+    const uid = fake.readStorage('wxSession').uid;
     assert.equal(fake.readStorage('userInfo'), undefined, 'no stale userInfo from the previous login');
     assert.match(index.text(), new RegExp(`用户 ${uid}`));
     assert.doesNotMatch(index.text(), new RegExp(DEFAULT_NICKNAME));
@@ -227,8 +227,11 @@ if (missing.length) {
     await env.until(() => index.data.loggedIn);
     // The stored session passes its expiry; the next check notices and tells the app (onChange),
     // which re-shows the visible page — nobody calls index.show() here.
-    fake.writeStorage('tokenExpiresAt', 1);
-    const sessionModule = require(path.join(MINIPROGRAM_DIR, 'session/index.js'));
+    // (A session record the module has not seen yet: it keeps the one it wrote in memory.)
+    const expired = fake.readStorage('token') + '-expired';
+    fake.writeStorage('token', expired);
+    fake.writeStorage('wxSession', { token: expired, expiresAt: 1 });
+    const sessionModule = require(path.join(MINIPROGRAM_DIR, 'miniprogram_npm/wx-session/index.js'));
     assert.equal(await sessionModule.checkHasLogined(), false);
     await env.until(() => !index.data.loggedIn);
     await env.until(() => index.find('登录'));

@@ -6,7 +6,7 @@
  */
 'use strict';
 
-const session = require('../../session/index.js');
+const session = require('wx-session');
 const account = require('../../utils/account.js');
 const messages = require('../../utils/messages.js');
 

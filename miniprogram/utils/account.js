@@ -15,6 +15,7 @@
 'use strict';
 
 const session = require('../session/index.js');
+const config = require('../config.js');
 
 /** The logged-out view. */
 const LOGGED_OUT = Object.freeze({ loggedIn: false, uid: '', nickName: '', avatarUrl: '', phone: '' });
@@ -38,14 +39,20 @@ function accountView(uid, userInfo) {
   };
 }
 
-/** The view from the server's profile `{uid, nickname, avatarUrl, phone, …}` (null = not set). */
+/**
+ * The view from the server's profile `{uid, nickname, avatarUrl, phone, …}` (null = not set).
+ * What the user has not set yet falls back to the stored login answer's userInfo, as the server's
+ * own login answer does (the development server's users come with a made-up nickname and avatar).
+ */
 function profileView(profile) {
   const p = profile && typeof profile === 'object' ? profile : {};
+  const stored = wx.getStorageSync('userInfo');
+  const info = stored && typeof stored === 'object' ? stored : {};
   return {
     loggedIn: true,
     uid: p.uid === undefined || p.uid === null ? '' : String(p.uid),
-    nickName: text(p.nickname),
-    avatarUrl: text(p.avatarUrl),
+    nickName: text(p.nickname) || text(info.nickName),
+    avatarUrl: text(p.avatarUrl) || text(info.avatarUrl),
     phone: text(p.phone),
   };
 }
@@ -98,11 +105,18 @@ function whenIdle() {
 /** The answer's body as the profile view; the server answers every profile call with the profile. */
 const asView = (result) => profileView(result && result.data);
 
+/** Whether the server has the account routes (config.js); without them the pages are read-only. */
+function hasAccountApi() {
+  return config.accountApi === true;
+}
+
 /**
- * GET /user/profile. Only asked while a token is stored: with none, a request would make the
- * session log in by itself (its re-login on "session invalid"), and logging in is the user's choice.
+ * GET /user/profile; null (and no request) when the server has no account routes. Only asked
+ * while a token is stored: with none, a request would make the session log in by itself (its
+ * re-login on "session invalid"), and logging in is the user's choice.
  */
 function fetchProfile() {
+  if (!hasAccountApi()) return Promise.resolve(null);
   return track(session.request({ url: PROFILE_URL, method: 'GET' }).then(asView));
 }
 
@@ -126,6 +140,7 @@ module.exports = {
   currentAccount,
   accountFromLogin,
   profileView,
+  hasAccountApi,
   fetchProfile,
   saveNickname,
   uploadAvatar,

@@ -237,7 +237,7 @@ if (missing.length) {
     assert.equal(lastToast().title, '昵称不能为空');
     assert.equal(countOf('PUT /user/profile'), puts);
 
-    user.dispatch('.nickname-input', 'confirm', { value: '这'.repeat(21) });
+    user.dispatch('.nickname-input', 'confirm', { value: '这'.repeat(33) });
     await env.until(() => fake.toasts.length === 2);
     await settle();
     assert.equal(countOf('PUT /user/profile'), puts + 1);
@@ -253,10 +253,21 @@ if (missing.length) {
     assert.equal(countOf('POST /user/phone'), 0);
     assert.ok(user.find('点击获取'));
 
+    user.dispatch('.phone-btn', 'getphonenumber', { errMsg: 'getPhoneNumber:ok', code: '' });
+    await settle();
+    assert.equal(countOf('POST /user/phone'), 0, 'no code, nothing to send');
+
+    server.failNext({ kind: 'status', status: 400, route: 'POST /user/phone' });
+    user.dispatch('.phone-btn', 'getphonenumber', { errMsg: 'getPhoneNumber:ok', code: 'phone-code-0' });
+    await env.until(() => fake.toasts.length === 1);
+    assert.equal(lastToast().title, '手机号获取失败，请重试', 'a refused code, in words about the phone');
+    assert.ok(user.find('点击获取'), 'and the button is still there to try again');
+    fake.toasts.length = 0;
+
     user.dispatch('.phone-btn', 'getphonenumber', { errMsg: 'getPhoneNumber:ok', code: 'phone-code-1' });
     await env.until(() => user.data.phone);
     await settle();
-    assert.equal(countOf('POST /user/phone'), 1);
+    assert.equal(countOf('POST /user/phone'), 2);
     assert.match(user.data.phone, /^138\*\*\*\*\d{4}$/);
     assert.equal(user.data.phone, profileOnServer().phone);
     assert.match(user.text(), new RegExp(`手机号码\\s*${user.data.phone.replace(/\*/g, '\\*')}`));
@@ -443,7 +454,7 @@ if (missing.length) {
     }
     const uid = fake.readStorage('uid');
     assert.equal(fake.readStorage('userInfo'), undefined, 'no stale userInfo from the previous login');
-    assert.equal(profileOnServer().nickname, null, 'and no nickname in the profile either');
+    assert.equal(profileOnServer().nickname, null, 'and none in the profile either');
     assert.match(index.text(), new RegExp(`用户 ${uid}`));
     assert.doesNotMatch(index.text(), new RegExp(DEFAULT_NICKNAME));
   });

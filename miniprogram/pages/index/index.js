@@ -38,7 +38,7 @@ Page({
       this.show(view);
       // The stored login answer shows at once; the profile has the current 昵称 and 头像. A failure
       // here keeps the stored view (the account page is where profile errors are shown).
-      if (view.loggedIn) return account.fetchProfile().then((profile) => this.show(profile), () => undefined);
+      if (view.loggedIn) return account.fetchProfile().then((profile) => profile && this.show(profile), () => undefined);
       return undefined;
     });
   },
@@ -60,7 +60,7 @@ Page({
         if (!agreed) return undefined;
         return session.login().then((result) => {
           this.show(account.accountFromLogin(result));
-          return account.fetchProfile().then((profile) => this.show(profile), () => undefined);
+          return account.fetchProfile().then((profile) => profile && this.show(profile), () => undefined);
         });
       })
       .catch((error) => messages.showError(error))

@@ -26,6 +26,8 @@ Page({
     nickName: '',
     avatarUrl: '',
     phone: '',
+    /** false: the server has no account routes (config.js); the rows are read-only. */
+    editable: account.hasAccountApi(),
   },
 
   /** Also run by app.js when the session ends while this page shows. */
@@ -42,13 +44,13 @@ Page({
   },
 
   /** A failed profile call: said in words, unless the session ended meanwhile (app.js says that). */
-  profileFailed(error) {
-    if (session.getToken()) messages.showError(error);
+  profileFailed(error, rejected) {
+    if (session.getToken()) messages.showError(error, rejected);
   },
 
-  /** A profile answer; ignored when the user logged out while it travelled. */
+  /** A profile answer; ignored when there is none or the user logged out while it travelled. */
   showProfile(view) {
-    if (this.data.loggedIn) this.setData(view);
+    if (view && this.data.loggedIn) this.setData(view);
   },
 
   /** <button open-type="chooseAvatar">: a temporary file of the picked picture, uploaded at once. */
@@ -107,7 +109,7 @@ Page({
         this.showProfile(view);
         wx.showToast({ title: '已获取手机号', icon: 'success' });
       },
-      (error) => this.profileFailed(error)
+      (error) => this.profileFailed(error, '手机号获取失败，请重试')
     );
   },
 

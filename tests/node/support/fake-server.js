@@ -16,10 +16,10 @@
  *   GET  /auth/check  Authorization: Bearer <t> → 200 {valid:true} | 401 SESSION_INVALID
  *   POST /auth/logout Authorization: Bearer <t> (or body {token}) → 200 {revoked:true} | 400 SESSION_INVALID
  *   GET  /user/profile                → 200 {uid, nickname, avatarUrl, phone, createdAt, lastLoginAt}
- *   PUT  /user/profile  {nickname}    → 200 profile | 400 INVALID_NICKNAME (empty, > 20 characters, control characters)
+ *   PUT  /user/profile  {nickname}    → 200 profile | 400 INVALID_NICKNAME (empty, > 32 characters, control characters)
  *   POST /user/avatar   multipart, file field `file` → 200 profile (avatarUrl <baseUrl>/media/avatars/<n>.png)
  *                                        415 UNSUPPORTED_IMAGE (not PNG/JPEG by its first bytes) | 413 PAYLOAD_TOO_LARGE (> 1 MiB)
- *   POST /user/phone    {code}        → 200 profile with phone masked as 138****0000 | 400 INVALID_PHONE_CODE
+ *   POST /user/phone    {code}        → 200 profile with phone masked as 138****0000 | 400 INVALID_CODE
  *   (the /user routes want a valid Bearer token: 401 SESSION_INVALID otherwise, as /auth/check)
  *   anything else → 404 NOT_FOUND; another origin → a network failure (like an unlisted domain).
  * Errors have the shape {error:{code, message}}. Codes are single-use; one token per user (a new
@@ -240,11 +240,9 @@ function createFakeServer(options = {}) {
     if (!user) {
       uidSeq += 1;
       const created = new Date(now()).toISOString();
-      // A new user's nickname is the one the login answer carries (as the dev server's users
-      // have one); a real user starts without one and fills it in on the account page.
-      const info = server.userInfoFor(entry.openid, uidSeq);
-      const nickname = info && typeof info.nickName === 'string' && info.nickName ? info.nickName : null;
-      user = { uid: uidSeq, token: null, profile: { nickname, avatarUrl: null, phone: null, createdAt: created, lastLoginAt: created } };
+      // A new user has set nothing yet; the login answer falls back to userInfoFor's made-up
+      // nickname, as the reference server does for its development users.
+      user = { uid: uidSeq, token: null, profile: { nickname: null, avatarUrl: null, phone: null, createdAt: created, lastLoginAt: created } };
       server.users.set(entry.openid, user);
     }
     user.profile.lastLoginAt = new Date(now()).toISOString();
@@ -284,7 +282,7 @@ function createFakeServer(options = {}) {
     return json(200, { revoked: true });
   }
 
-  /** The login answer's userInfo: userInfoFor's, with what the user has set since. */
+  /** The login answer's userInfo: what the user has set, else userInfoFor's (as the reference server). */
   function loginUserInfo(openid, user) {
     const info = server.userInfoFor(openid, user.uid);
     if (!info) return info;
@@ -312,8 +310,8 @@ function createFakeServer(options = {}) {
     const body = parseBody(request.body);
     const nickname = body && typeof body.nickname === 'string' ? body.nickname.trim() : '';
     // eslint-disable-next-line no-control-regex
-    if (!nickname || [...nickname].length > 20 || /[\u0000-\u001f\u007f]/.test(nickname)) {
-      return json(400, { error: { code: 'INVALID_NICKNAME', message: '昵称需为 1-20 个字符' } });
+    if (!nickname || [...nickname].length > 32 || /[\u0000-\u001f\u007f]/.test(nickname)) {
+      return json(400, { error: { code: 'INVALID_NICKNAME', message: '昵称需为 1-32 个字符' } });
     }
     user.profile.nickname = nickname;
     return json(200, profileOf(user));
@@ -334,7 +332,7 @@ function createFakeServer(options = {}) {
   function setPhone(user, request) {
     const body = parseBody(request.body);
     if (!body || typeof body.code !== 'string' || !body.code) {
-      return json(400, { error: { code: 'INVALID_PHONE_CODE', message: '缺少 code' } });
+      return json(400, { error: { code: 'INVALID_CODE', message: '缺少 code' } });
     }
     // Deterministic per code, as the reference server's development mode does.
     let hash = 0;

@@ -12,6 +12,7 @@ use clap::builder::BoolishValueParser;
 use clap::Parser;
 use serde::Deserialize;
 
+use crate::accounts::{AccountsConfig, DEFAULT_DATA_DIR};
 use crate::config::{
     AppSecret, Config, LoginMode, RedisConfig, StoreConfig, WeChatConfig, DEFAULT_DEV_CODE_TTL,
     DEFAULT_REDIS_PREFIX, DEFAULT_WECHAT_API_BASE, DEFAULT_WECHAT_TIMEOUT,
@@ -66,6 +67,25 @@ pub struct Cli {
     /// JSON file with the WeChat credentials: {"appid": "...", "appsecret": "..."}.
     #[arg(long, env = "WX_SESSION_CONFIG")]
     pub config: Option<PathBuf>,
+
+    /// Directory for the SQLite user database (users.db) and uploaded avatars (avatars/);
+    /// created if missing.
+    #[arg(long, env = "WX_SESSION_DATA_DIR", default_value = DEFAULT_DATA_DIR)]
+    pub data_dir: PathBuf,
+
+    /// Keep users in PostgreSQL at this URL (postgres://user:password@host:port/db) instead of
+    /// SQLite under --data-dir. Avatars stay under --data-dir.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// The URL clients reach this server at (https://api.example.com), for absolute avatar URLs;
+    /// without it they are built from each request's Host header.
+    #[arg(long, env = "WX_SESSION_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Largest avatar upload: bytes, or a number with K or M (KiB, MiB), e.g. 2M.
+    #[arg(long, env = "WX_SESSION_AVATAR_MAX_SIZE", default_value = "2M", value_parser = parse_size)]
+    pub avatar_max_size: usize,
 }
 
 /// Why the options do not make a runnable server. Messages say how to fix it and never contain
@@ -109,6 +129,16 @@ pub enum ConfigError {
     /// `--wechat-api-base` is not an http(s) URL.
     #[error("--wechat-api-base must start with https:// or http://, got {0:?}")]
     BadApiBase(String),
+    /// `--public-url` is not an http(s) URL.
+    #[error("--public-url must start with https:// or http://, got {0:?}")]
+    BadPublicUrl(String),
+    /// `--database-url` names no supported database. Only the scheme is quoted: the rest may
+    /// hold a password.
+    #[error(
+        "--database-url (DATABASE_URL) must start with postgres://, postgresql:// or sqlite:, \
+         got a URL starting {0:?}"
+    )]
+    BadDatabaseUrl(String),
 }
 
 /// The config file's shape. Unknown keys are refused so a typo does not silently drop the secret.
@@ -177,8 +207,63 @@ impl Cli {
             token_ttl: self.token_ttl,
             dev_code_ttl: DEFAULT_DEV_CODE_TTL,
             store,
+            accounts: self.accounts_config()?,
         })
     }
+}
+
+impl Cli {
+    /// The account settings, checked.
+    fn accounts_config(&self) -> Result<AccountsConfig, ConfigError> {
+        let non_empty = |value: &Option<String>| {
+            value
+                .as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        let public_url = non_empty(&self.public_url);
+        if let Some(url) = &public_url {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(ConfigError::BadPublicUrl(url.clone()));
+            }
+        }
+        let database_url = non_empty(&self.database_url);
+        if let Some(url) = &database_url {
+            let supported = ["postgres://", "postgresql://", "sqlite:"]
+                .iter()
+                .any(|scheme| url.starts_with(scheme));
+            if !supported {
+                let scheme: String = url.chars().take_while(|c| *c != ':').take(16).collect();
+                return Err(ConfigError::BadDatabaseUrl(scheme));
+            }
+        }
+        Ok(AccountsConfig {
+            data_dir: self.data_dir.clone(),
+            database_url,
+            public_url,
+            avatar_max_bytes: self.avatar_max_size,
+        })
+    }
+}
+
+/// Parses `2097152`, `512K` or `2M` (binary units) into a byte count between 1 KiB and 64 MiB.
+pub fn parse_size(text: &str) -> Result<usize, String> {
+    let text = text.trim();
+    let (number, multiplier) = match text.char_indices().last() {
+        Some((i, c)) if c.eq_ignore_ascii_case(&'k') => (&text[..i], 1024),
+        Some((i, c)) if c.eq_ignore_ascii_case(&'m') => (&text[..i], 1024 * 1024),
+        _ => (text, 1),
+    };
+    let number: usize = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a whole number with an optional K or M unit"))?;
+    let bytes = number.checked_mul(multiplier).ok_or("too large")?;
+    if !(1024..=64 * 1024 * 1024).contains(&bytes) {
+        return Err("must be between 1K and 64M".into());
+    }
+    Ok(bytes)
 }
 
 fn read_config_file(path: &Path) -> Result<ConfigFile, ConfigError> {

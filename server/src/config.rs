@@ -37,6 +37,8 @@ pub struct Config {
     pub dev_code_ttl: Duration,
     /// Where sessions live.
     pub store: StoreConfig,
+    /// Users, avatars and phone numbers: the data directory, the database, public URLs.
+    pub accounts: crate::accounts::AccountsConfig,
 }
 
 impl Config {
@@ -52,6 +54,7 @@ impl Config {
             token_ttl: DEFAULT_TOKEN_TTL,
             dev_code_ttl: DEFAULT_DEV_CODE_TTL,
             store: StoreConfig::Memory,
+            accounts: crate::accounts::AccountsConfig::default(),
         }
     }
 
@@ -158,7 +161,7 @@ impl fmt::Debug for RedisConfig {
 }
 
 /// `scheme://user:pass@host` → `scheme://***@host`; URLs without credentials are unchanged.
-fn redact_url_credentials(url: &str) -> String {
+pub(crate) fn redact_url_credentials(url: &str) -> String {
     let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
         return url.to_owned();
     };

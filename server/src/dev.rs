@@ -157,6 +157,7 @@ pub fn dev_identity(user: &str) -> Identity {
             nick_name: format!("测试用户 {user} 🐼"),
             avatar_url: avatar_data_url(user),
         }),
+        unionid: None,
     }
 }
 

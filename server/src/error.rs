@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
+use crate::accounts::AccountError;
 use crate::login::ExchangeError;
 use crate::store::StoreError;
 use crate::token::RandomnessError;
@@ -60,6 +61,10 @@ pub enum ApiError {
     /// Anything else that is the server's fault.
     #[error("internal error: {0}")]
     Internal(String),
+    /// A failure of the account routes (profile, avatar, phone) or of the user database; they
+    /// carry their own status and code (`accounts.rs`).
+    #[error(transparent)]
+    Account(#[from] AccountError),
 }
 
 impl From<RandomnessError> for ApiError {
@@ -91,6 +96,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Account(error) => error.status(),
         }
     }
 
@@ -116,6 +122,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             ApiError::Store(_) => "STORE_UNAVAILABLE",
             ApiError::Internal(_) => "INTERNAL_ERROR",
+            ApiError::Account(error) => error.code(),
         }
     }
 
@@ -128,6 +135,7 @@ impl ApiError {
                 tracing::error!(error = %self, "request failed")
             }
             ApiError::Exchange(_) => tracing::warn!(error = %self, "login code exchange failed"),
+            ApiError::Account(error) => error.log(),
             _ => {}
         }
     }
@@ -160,6 +168,7 @@ impl ApiError {
             },
             ApiError::Store(_) => "session store is unavailable, retry shortly".into(),
             ApiError::Internal(_) => "internal server error".into(),
+            ApiError::Account(error) => error.client_message(),
             other => other.to_string(),
         }
     }
@@ -174,6 +183,7 @@ impl IntoResponse for ApiError {
         let retry_after = match &self {
             ApiError::Exchange(ExchangeError::RateLimited) => Some("60"),
             ApiError::Exchange(ExchangeError::Busy) | ApiError::Store(_) => Some("1"),
+            ApiError::Account(error) => error.retry_after(),
             _ => None,
         };
         if let Some(seconds) = retry_after {

@@ -22,11 +22,18 @@
 //! In development mode `litemall.rs` also serves litemall's dialect of the same three routes
 //! under `/wx/…`, on top of the same functions.
 //!
+//! Users themselves (openid → uid, profile, phone) live in a database, not in the session store
+//! (`accounts.rs`, `users/`): SQLite under the data directory, or PostgreSQL. `profile.rs`,
+//! `avatar.rs` and `phone.rs` serve `/user/…` and `/media/…` on top of it.
+//!
 //! `main.rs` is only the command line; [`build_app`] and [`serve`] are public so integration
 //! tests run the real application on an ephemeral port.
 
 #![deny(missing_docs)]
 
+pub mod access_token;
+pub mod accounts;
+pub mod avatar;
 pub mod cli;
 pub mod config;
 pub mod dev;
@@ -34,9 +41,12 @@ pub mod error;
 pub mod extract;
 pub mod litemall;
 pub mod login;
+pub mod phone;
+pub mod profile;
 pub mod routes;
 pub mod store;
 pub mod token;
+pub mod users;
 pub mod wechat;
 
 use std::future::Future;
@@ -46,6 +56,9 @@ use std::time::Duration;
 use axum::Router;
 use tokio::net::TcpListener;
 
+pub use crate::access_token::SharedCache;
+pub use crate::accounts::AccountsConfig;
+use crate::accounts::{Accounts, AccountsStartupError};
 pub use crate::config::{AppSecret, Config, LoginMode, RedisConfig, StoreConfig, WeChatConfig};
 use crate::dev::DevLogin;
 use crate::login::CodeExchange;
@@ -71,6 +84,9 @@ pub enum StartupError {
     /// The HTTPS client for code2Session could not be created.
     #[error("cannot create the HTTPS client for code2Session: {0}")]
     HttpClient(#[from] reqwest::Error),
+    /// The user database or the data directory could not be set up.
+    #[error(transparent)]
+    Accounts(#[from] AccountsStartupError),
 }
 
 /// Builds the application for `config`: connects to the store, sets up the code exchange, and
@@ -82,7 +98,10 @@ pub async fn build_app(config: &Config) -> Result<Router, StartupError> {
     });
 
     let redis = match &config.store {
-        StoreConfig::Memory => return Ok(app_with(MemoryStore::new(), exchange, config.token_ttl)),
+        StoreConfig::Memory => {
+            let accounts = Accounts::open(config, SharedCache::Local).await?;
+            return Ok(app_with(MemoryStore::new(), exchange, config, accounts));
+        }
         StoreConfig::Redis(redis) => redis,
     };
     let failed = |source: StoreError| StartupError::Redis {
@@ -99,9 +118,14 @@ pub async fn build_app(config: &Config) -> Result<Router, StartupError> {
             .get_async_connection()
             .await
             .map_err(|e| failed(e.into()))?;
+        let shared = SharedCache::Cluster {
+            conn: conn.clone(),
+            prefix: redis.prefix.clone(),
+        };
         let store = RedisStore::new(conn, redis.prefix.clone());
         store.ping().await.map_err(failed)?;
-        Ok(app_with(store, exchange, config.token_ttl))
+        let accounts = Accounts::open(config, shared).await?;
+        Ok(app_with(store, exchange, config, accounts))
     } else {
         let client = redis::Client::open(redis.url.as_str()).map_err(|e| failed(e.into()))?;
         let manager_config = redis::aio::ConnectionManagerConfig::new()
@@ -112,18 +136,29 @@ pub async fn build_app(config: &Config) -> Result<Router, StartupError> {
             .get_connection_manager_with_config(manager_config)
             .await
             .map_err(|e| failed(e.into()))?;
+        let shared = SharedCache::Redis {
+            conn: conn.clone(),
+            prefix: redis.prefix.clone(),
+        };
         let store = RedisStore::new(conn, redis.prefix.clone());
         store.ping().await.map_err(failed)?;
-        Ok(app_with(store, exchange, config.token_ttl))
+        let accounts = Accounts::open(config, shared).await?;
+        Ok(app_with(store, exchange, config, accounts))
     }
 }
 
 /// The router for one concrete store type.
-fn app_with<S: SessionStore>(store: S, exchange: Arc<CodeExchange>, token_ttl: Duration) -> Router {
+fn app_with<S: SessionStore>(
+    store: S,
+    exchange: Arc<CodeExchange>,
+    config: &Config,
+    accounts: Accounts,
+) -> Router {
     router(AppState {
         store: Arc::new(store),
         exchange,
-        token_ttl,
+        token_ttl: config.token_ttl,
+        accounts: Arc::new(accounts),
     })
 }
 

@@ -6,15 +6,20 @@
 //! exchange — so a litemall login and a default login of the same user end each other's sessions.
 //!
 //! ```text
-//! POST /wx/auth/login_by_weixin  {"code", "userInfo"}   → {"errno": 0, "data": {"token", "tokenExpire", "userInfo"}, "errmsg": "成功"}
+//! POST /wx/auth/login_by_weixin  {"code", "userInfo"}   → {"errno": 0, "data": {"token", "userInfo"}, "errmsg": "成功"}
 //! GET  /wx/user/index            X-Litemall-Token       → {"errno": 0, "data": {"order": {…}}, "errmsg": "成功"}
 //! POST /wx/auth/logout           X-Litemall-Token       → {"errno": 0, "errmsg": "成功"}
 //! ```
 //!
 //! As litemall does, every answer of these handlers is HTTP 200 and failures are told by `errno`
 //! (see [`errno`]): 501 `请登录` for a missing, unknown, expired or replaced token.
-
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+//!
+//! The format is litemall's current one (`litemall-wx-api`, `WxAuthController`): the login's
+//! `data` is `{token, userInfo}` — `tokenExpire` was removed from it in 2019 — and `userInfo` is
+//! the object the client sent, echoed back (litemall's `UserInfo` has no `userId`). Where this
+//! server does more than litemall is in the rules, not the format: litemall's tokens are
+//! stateless JWTs valid for two hours and its logout revokes nothing; here logout revokes the
+//! token and a new login ends the previous session.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName};
@@ -23,7 +28,6 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
 use crate::extract::JsonBody;
@@ -45,9 +49,9 @@ pub fn routes<S: SessionStore>() -> Router<AppState<S>> {
         .route("/wx/auth/logout", post(logout::<S>))
 }
 
-/// Body of `POST /wx/auth/login_by_weixin`. litemall refuses a login without `userInfo`, so this
-/// does too (a client that forgets it here would fail against a real litemall); its content is
-/// not used, the dev user's own `userInfo` is answered as on `/auth/login`.
+/// Body of `POST /wx/auth/login_by_weixin`. litemall refuses a login without `userInfo` (errno
+/// 401), so this does too (a client that forgets it here would fail against a real litemall);
+/// the answer echoes it, as litemall's does.
 #[derive(Deserialize)]
 struct LoginRequest {
     code: Option<String>,
@@ -67,14 +71,9 @@ async fn login<S: SessionStore>(
             ));
         }
         let started = start_session(&state, request.code.as_deref()).await?;
-        // Indexing a JSON null turns it into an object, so a session without userInfo still
-        // answers {"userId": …}.
-        let mut user_info = json!(started.user_info);
-        user_info["userId"] = json!(user_id(&started.uid));
         Ok(json!({
             "token": started.token.as_str(),
-            "tokenExpire": token_expire(SystemTime::now(), started.ttl),
-            "userInfo": user_info,
+            "userInfo": request.user_info,
         }))
     };
     Answer(result.await.map(Some))
@@ -149,92 +148,7 @@ fn errno(error: &ApiError) -> i64 {
         ApiError::NotFound
         | ApiError::MethodNotAllowed
         | ApiError::Store(_)
-        | ApiError::Internal(_) => 502,
-    }
-}
-
-/// litemall's `userId` is a number, so it is derived from the uid (`u_` + 16 hex digits): the
-/// first 13 hex digits read as an integer — 52 bits, exact as a JavaScript number, and as stable
-/// as the uid. A uid of another shape (none is issued) falls back to 52 bits of its SHA-256.
-pub fn user_id(uid: &str) -> u64 {
-    uid.strip_prefix("u_")
-        .filter(|hex| hex.len() >= 13)
-        .and_then(|hex| u64::from_str_radix(&hex[..13], 16).ok())
-        .unwrap_or_else(|| {
-            let digest = Sha256::digest(uid.as_bytes());
-            let mut first = [0u8; 8];
-            first.copy_from_slice(&digest[..8]);
-            u64::from_be_bytes(first) >> 12
-        })
-}
-
-/// litemall's `tokenExpire`: a Java `LocalDateTime` as text, `2026-11-22T10:00:00`. It carries no
-/// zone; this server writes UTC. The library does not read it (the token's validity is asked of
-/// `/wx/user/index`), so it is for people.
-fn token_expire(now: SystemTime, ttl: Duration) -> String {
-    let seconds = (now + ttl)
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| since.as_secs());
-    let (year, month, day) = civil_from_days(seconds / 86_400);
-    let time = seconds % 86_400;
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
-        time / 3600,
-        time / 60 % 60,
-        time % 60
-    )
-}
-
-/// The proleptic Gregorian date `days` after 1970-01-01 (Howard Hinnant's `civil_from_days`,
-/// for non-negative days): written out rather than adding a date crate for one timestamp.
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    (year, month, day)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn user_id_is_the_uid_prefix_as_a_number_below_2_pow_53() {
-        assert_eq!(user_id("u_0000000000001fff"), 1);
-        assert_eq!(user_id("u_fffffffffffff000"), (1 << 52) - 1);
-        assert_eq!(user_id("u_000000000000a123"), 10);
-        let odd = user_id("someone");
-        assert_eq!(odd, user_id("someone"), "stable");
-        assert!(odd < 1 << 53);
-    }
-
-    #[test]
-    fn token_expire_is_a_local_date_time_in_utc() {
-        assert_eq!(
-            token_expire(UNIX_EPOCH, Duration::ZERO),
-            "1970-01-01T00:00:00"
-        );
-        assert_eq!(
-            token_expire(UNIX_EPOCH, Duration::from_secs(1_700_000_000)),
-            "2023-11-14T22:13:20"
-        );
-        // A leap day, and the last second of a year.
-        assert_eq!(
-            token_expire(
-                UNIX_EPOCH + Duration::from_secs(951_782_400),
-                Duration::ZERO
-            ),
-            "2000-02-29T00:00:00"
-        );
-        assert_eq!(
-            token_expire(UNIX_EPOCH, Duration::from_secs(1_735_689_599)),
-            "2024-12-31T23:59:59"
-        );
+        | ApiError::Internal(_)
+        | ApiError::Account(_) => 502,
     }
 }

@@ -21,6 +21,9 @@ pub struct Identity {
     pub session_key: SessionKey,
     /// Display data. WeChat no longer provides any (2022 change), so only dev users have it.
     pub user_info: Option<UserInfo>,
+    /// The user across the developer's apps, when code2Session gives one (the mini-program is
+    /// bound to an Open Platform account). Stored with the user.
+    pub unionid: Option<String>,
 }
 
 /// WeChat's `session_key`. `Debug` is redacted so it cannot reach a log line by accident.

@@ -7,6 +7,7 @@
 //! GET  /healthz                          → {"ok": true}
 //! POST /dev/code     {"user"?}           → {"code"}        (development mode only)
 //! /wx/…              litemall's dialect of the same three (development mode only, litemall.rs)
+//! /user/…, /media/…  profile, avatar, phone number (profile.rs)
 //! ```
 //!
 //! Handlers are thin: read the request, call [`start_session`], [`active_session`] or
@@ -17,7 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{header, Method};
+use axum::http::{header, HeaderMap, Method};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -27,13 +28,16 @@ use serde_json::{json, Value};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{Any, CorsLayer};
 
+use crate::accounts::{AccountError, Accounts};
 use crate::dev::{MintError, DEVTOOLS_USER};
 use crate::error::ApiError;
 use crate::extract::{BearerToken, JsonBody, JsonBodyOrDefault, BODY_LIMIT};
 use crate::litemall;
 use crate::login::{CodeExchange, UserInfo};
+use crate::profile::{self, MediaBase};
 use crate::store::{ActiveSession, NewSession, SessionStore};
 use crate::token::Token;
+use crate::users::User;
 
 /// Longest login code accepted; WeChat's are 32 characters.
 const MAX_CODE_CHARS: usize = 256;
@@ -46,6 +50,8 @@ pub struct AppState<S> {
     pub exchange: Arc<CodeExchange>,
     /// Lifetime of new tokens.
     pub token_ttl: Duration,
+    /// The user store and the account routes' settings.
+    pub accounts: Arc<Accounts>,
 }
 
 // Derived Clone would demand `S: Clone`; only the Arcs are cloned.
@@ -55,6 +61,7 @@ impl<S> Clone for AppState<S> {
             store: Arc::clone(&self.store),
             exchange: Arc::clone(&self.exchange),
             token_ttl: self.token_ttl,
+            accounts: Arc::clone(&self.accounts),
         }
     }
 }
@@ -65,7 +72,8 @@ pub fn router<S: SessionStore>(state: AppState<S>) -> Router {
         .route("/auth/login", post(login::<S>))
         .route("/auth/check", get(check::<S>))
         .route("/auth/logout", post(logout::<S>))
-        .route("/healthz", get(healthz));
+        .route("/healthz", get(healthz))
+        .merge(profile::routes::<S>(state.accounts.avatar_max_bytes));
     let mut token_headers = vec![header::AUTHORIZATION, header::CONTENT_TYPE];
     if state.exchange.dev().is_some() {
         routes = routes
@@ -78,7 +86,7 @@ pub fn router<S: SessionStore>(state: AppState<S>) -> Router {
     // so allowing any origin exposes nothing a caller does not already hold.
     let cors = CorsLayer::new()
         .allow_origin(Any)
-        .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::OPTIONS])
         .allow_headers(token_headers)
         .max_age(Duration::from_secs(600));
 
@@ -102,6 +110,7 @@ struct LoginRequest {
 
 async fn login<S: SessionStore>(
     State(state): State<AppState<S>>,
+    headers: HeaderMap,
     JsonBody(request): JsonBody<LoginRequest>,
 ) -> Result<Json<Value>, ApiError> {
     let started = start_session(&state, request.code.as_deref()).await?;
@@ -110,8 +119,12 @@ async fn login<S: SessionStore>(
         "uid": started.uid,
         "expiresIn": whole_seconds(started.ttl),
     });
-    if let Some(user_info) = started.user_info {
-        body["userInfo"] = json!(user_info);
+    // The stored profile first, the dev user's made-up one for what is not set.
+    let media = MediaBase::new(&state.accounts, &headers);
+    if let Some(user_info) =
+        profile::login_user_info(&started.user, started.user_info.as_ref(), &media)
+    {
+        body["userInfo"] = user_info;
     }
     Ok(Json(body))
 }
@@ -150,6 +163,8 @@ pub(crate) struct StartedSession {
     pub ttl: Duration,
     /// Display data, for dev users only.
     pub user_info: Option<UserInfo>,
+    /// The user as stored, after recording this login.
+    pub user: User,
 }
 
 /// Validates `code`, exchanges it for an identity and starts that user's session, ending any
@@ -169,7 +184,15 @@ pub(crate) async fn start_session<S: SessionStore>(
     }
 
     let identity = state.exchange.exchange(code).await?;
-    let uid = state.store.uid_for(&identity.openid).await?;
+    // The uid comes from the user database, not the session store: sessions may be forgotten
+    // (memory, a Redis restart), users must not be.
+    let user = state
+        .accounts
+        .users
+        .login(&identity.openid, identity.unionid.as_deref())
+        .await
+        .map_err(AccountError::Database)?;
+    let uid = user.uid.clone();
     let token = Token::generate()?;
     state
         .store
@@ -188,6 +211,7 @@ pub(crate) async fn start_session<S: SessionStore>(
         uid,
         ttl: state.token_ttl,
         user_info: identity.user_info,
+        user,
     })
 }
 

@@ -33,6 +33,7 @@ pub struct WeChatClient {
 struct Code2SessionReply {
     openid: Option<String>,
     session_key: Option<String>,
+    unionid: Option<String>,
     errcode: Option<i64>,
     errmsg: Option<String>,
 }
@@ -98,6 +99,7 @@ impl WeChatClient {
                         openid,
                         session_key: SessionKey::new(session_key),
                         user_info: None,
+                        unionid: reply.unionid.filter(|id| !id.is_empty()),
                     })
                 }
                 _ => Err(ExchangeError::Unavailable(

@@ -23,7 +23,8 @@ const BINARY: &str = env!("CARGO_BIN_EXE_wx-session-server");
 const SECRET: &str = "BIN-SECRET-7c4e2a91";
 
 /// The binary with a clean environment for everything it reads, except the store selection
-/// (`REDIS_URL`), which gets a private key prefix.
+/// (`REDIS_URL`), which gets a private key prefix, and the user database (`DATABASE_URL`); its
+/// data directory is a fresh one under cargo's temporary directory for integration tests.
 fn command(args: &[&str]) -> Command {
     let mut command = Command::new(BINARY);
     command.args(args);
@@ -35,10 +36,17 @@ fn command(args: &[&str]) -> Command {
         "WX_SESSION_LISTEN",
         "WX_SESSION_TOKEN_TTL",
         "WX_SESSION_WECHAT_API_BASE",
+        "WX_SESSION_PUBLIC_URL",
+        "WX_SESSION_AVATAR_MAX_SIZE",
         "RUST_LOG",
     ] {
         command.env_remove(name);
     }
+    let data_dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "binary-data-{}",
+        wx_session_server::token::random_hex(6).unwrap()
+    ));
+    command.env("WX_SESSION_DATA_DIR", data_dir);
     let prefix = format!(
         "wxs-test:{}:",
         wx_session_server::token::random_hex(6).unwrap()
@@ -119,6 +127,11 @@ fn help_documents_every_option() {
         "--redis-cluster",
         "--wechat-api-base",
         "--config",
+        "--data-dir",
+        "--database-url",
+        "DATABASE_URL",
+        "--public-url",
+        "--avatar-max-size",
         "WX_APPID",
         "WX_APPSECRET",
         "WX_SESSION_DEV",

@@ -85,6 +85,6 @@ pub trait SessionStore: Send + Sync + 'static {
 }
 
 /// A fresh uid: `u_` and 64 random bits in hex.
-fn new_uid() -> Result<String, RandomnessError> {
+pub(crate) fn new_uid() -> Result<String, RandomnessError> {
     Ok(format!("u_{}", crate::token::random_hex(8)?))
 }

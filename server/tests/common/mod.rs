@@ -4,6 +4,11 @@
 //! Store selection: the in-memory store by default; Redis when `REDIS_URL` is set (a Redis
 //! Cluster node when `WX_SESSION_REDIS_CLUSTER=1` too). Every server started here gets its own
 //! random key prefix, so tests never see each other's keys.
+//!
+//! Users: SQLite in a fresh temporary data directory per server by default; PostgreSQL when
+//! `DATABASE_URL` is set (one database shared by every server of the run, so tests that look at a
+//! profile use user names of their own — see [`unique_user`]). Avatars always go to the
+//! temporary directory.
 
 // Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
@@ -14,6 +19,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
+use wx_session_server::accounts::DEFAULT_DATA_DIR;
 use wx_session_server::{build_app, serve, Config, RedisConfig, StoreConfig};
 
 /// A running application and a client for it. Dropping it shuts the server down.
@@ -26,6 +32,8 @@ pub struct TestServer {
     pub config: Config,
     /// Dropping this resolves the server's shutdown future.
     _shutdown: oneshot::Sender<()>,
+    /// The data directory, removed when the server is dropped (unless the test chose its own).
+    _data_dir: tempfile::TempDir,
 }
 
 /// A reply: status, headers and the body parsed as JSON (`Value::Null` if it was not JSON).
@@ -80,6 +88,10 @@ pub fn http_client() -> reqwest::Client {
 
 /// `config` with the store chosen by the environment (see the module doc).
 pub fn with_test_store(mut config: Config) -> Config {
+    // A test that chose its own Redis (a private one, or another server's prefix) keeps it.
+    if !matches!(config.store, StoreConfig::Memory) {
+        return config;
+    }
     if let Ok(url) = std::env::var("REDIS_URL") {
         if !url.trim().is_empty() {
             let random = wx_session_server::token::random_hex(6).expect("randomness");
@@ -91,6 +103,34 @@ pub fn with_test_store(mut config: Config) -> Config {
         }
     }
     config
+}
+
+/// `config` with a data directory in `data` (unless the test set one) and the user database
+/// from the environment.
+pub fn with_test_accounts(mut config: Config, data: &std::path::Path) -> Config {
+    if config.accounts.data_dir == std::path::Path::new(DEFAULT_DATA_DIR) {
+        config.accounts.data_dir = data.to_owned();
+    }
+    if config.accounts.database_url.is_none() {
+        config.accounts.database_url = database_url();
+    }
+    config
+}
+
+/// `DATABASE_URL` when set and not empty.
+pub fn database_url() -> Option<String> {
+    std::env::var("DATABASE_URL")
+        .ok()
+        .filter(|url| !url.trim().is_empty())
+}
+
+/// A dev user name no other test (nor an earlier run on the same PostgreSQL) uses: `prefix`
+/// and 8 random hex digits.
+pub fn unique_user(prefix: &str) -> String {
+    format!(
+        "{prefix}_{}",
+        wx_session_server::token::random_hex(4).expect("randomness")
+    )
 }
 
 /// Which store the suite runs against, for messages.
@@ -105,7 +145,8 @@ pub fn store_name() -> &'static str {
 impl TestServer {
     /// Starts the application for `config` (store taken from the environment).
     pub async fn start(config: Config) -> TestServer {
-        let config = with_test_store(config);
+        let data_dir = tempfile::tempdir().expect("temporary data directory");
+        let config = with_test_accounts(with_test_store(config), data_dir.path());
         let app = build_app(&config)
             .await
             .unwrap_or_else(|e| panic!("building the app ({} store): {e}", store_name()));
@@ -122,6 +163,7 @@ impl TestServer {
             http: http_client(),
             config,
             _shutdown: shutdown,
+            _data_dir: data_dir,
         }
     }
 

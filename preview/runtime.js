@@ -408,7 +408,8 @@
     agreeButtonsTapped.clear();
     return new Promise((done) => {
       const resolve = (result) => {
-        const answer = result && typeof result === 'object' ? { event: result.event, buttonId: result.buttonId } : { event: undefined };
+        const answer = { event: result && result.event };
+        if (result && result.buttonId !== undefined) answer.buttonId = result.buttonId;
         preview.privacy.answers.push(answer);
         if (answer.event === 'agree') {
           if (!agreeButtonsTapped.has(answer.buttonId)) {

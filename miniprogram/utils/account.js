@@ -58,17 +58,24 @@ function profileView(profile) {
 }
 
 /**
- * The current account from storage (no network). Waits for `session.init` (started in app.js)
- * because getToken() throws NOT_INITIALIZED until it has finished; a failed init reads as logged out.
+ * The current account from storage (no network). Waits for app.js's launch check: before it, a
+ * stored token may be one the server has dropped (a login on another phone), and a page asking for
+ * the profile with it would make the session quietly log in again instead of the launch check
+ * telling the user 登录已失效. (The launch check also means `session.init` has finished, before
+ * which getToken() throws NOT_INITIALIZED; a failed init reads as logged out.)
  */
 function currentAccount() {
-  return session.ready().then(
-    () => {
-      if (!session.getToken()) return LOGGED_OUT;
-      return accountView(wx.getStorageSync('uid'), wx.getStorageSync('userInfo'));
-    },
-    () => LOGGED_OUT
-  );
+  const app = typeof getApp === 'function' ? getApp() : null;
+  const launched = (app && app.globalData && app.globalData.launchCheck) || null;
+  return Promise.resolve(launched)
+    .then(() => session.ready())
+    .then(
+      () => {
+        if (!session.getToken()) return LOGGED_OUT;
+        return accountView(wx.getStorageSync('uid'), wx.getStorageSync('userInfo'));
+      },
+      () => LOGGED_OUT
+    );
 }
 
 /** The view right after login() resolved, from its LoginResult. */

@@ -28,7 +28,7 @@ const MESSAGES = {
  */
 const SERVER_MESSAGES = {
   INVALID_NICKNAME: '昵称太长或含有不支持的字符',
-  UNSUPPORTED_IMAGE: '请选择 JPG、PNG 或 WebP 图片',
+  UNSUPPORTED_IMAGE: '请选择 JPG、PNG、WebP 或 GIF 图片',
   PAYLOAD_TOO_LARGE: '图片太大，请换一张小一点的',
 };
 

@@ -8,7 +8,7 @@
 // Input formats (see each fuzz_targets/<target>.rs):
 //   json       the text itself
 //   protocols  2 bytes big-endian n (status = 100 + n % 500), then the body
-//   stored     parts separated by 0xFF: token, uid, userInfo, tokenExpiresAt, revocation queue;
+//   stored     parts separated by 0xFF: token, the wxSession record, revocation queue;
 //              each part is a tag byte (t=Text, j=Json, u=Unreadable, m=Missing) then the text
 'use strict';
 const fs = require('fs');
@@ -93,24 +93,26 @@ function stored(...parts) {
   return Buffer.concat(parts.flatMap((p, i) => (i ? [FF, Buffer.from(p, 'utf8')] : [Buffer.from(p, 'utf8')])));
 }
 const storedSeeds = {
-  full: stored('tTOKEN-1', 'tu_1001', 'j{"nickName":"测试用户 alice 🐼","avatarUrl":""}', 'j1700000000000', 'j["OLD-1","OLD-2"]'),
-  'numeric-uid': stored('tTOKEN-1', 'j1234567', 'm', 'j7200.9', 'm'),
+  full: stored('tTOKEN-1', 'j{"token":"TOKEN-1","uid":"u_1001","userInfo":{"nickName":"测试用户 alice 🐼","avatarUrl":""},"expiresAt":1700000000000}', 'j["OLD-1","OLD-2"]'),
+  'numeric-uid': stored('tTOKEN-1', 'j{"token":"TOKEN-1","uid":1234567,"expiresAt":7200.9}', 'm'),
   'token-only': stored('tTOKEN-1'),
   nothing: stored(''),
-  'leftover-uid': stored('m', 'tu_1'),
+  'leftover-record': stored('m', 'j{"token":"T","uid":"u_1"}'),
+  'record-of-another-token': stored('tT', 'j{"token":"OTHER","uid":"u_1"}'),
   'token-json': stored('j"TOKEN-1"'),
   'token-spaces': stored('tTOKEN 1'),
   'token-unreadable': stored('u'),
-  'uid-object': stored('tT', 'j{"id":1}'),
-  'user-info-text': stored('tT', 'm', 't{"nickName":"x"}'),
-  'user-info-array': stored('tT', 'm', 'j[]'),
-  'expires-negative': stored('tT', 'm', 'm', 'j-1'),
-  'expires-huge': stored('tT', 'm', 'm', 'j18446744073709551616'),
-  'expires-exponent': stored('tT', 'm', 'm', 'j1e3'),
-  'queue-mixed': stored('m', 'm', 'm', 'm', 'j["A",1,null,"",{"t":"B"},"C D","\\u0041"]'),
-  'queue-object': stored('m', 'm', 'm', 'm', 'j{"0":"A"}'),
-  'queue-text': stored('m', 'm', 'm', 'm', 't["A"]'),
-  'queue-deep': stored('m', 'm', 'm', 'm', 'j' + nasty['deep-65']),
+  'uid-object': stored('tT', 'j{"token":"T","uid":{"id":1}}'),
+  'record-text': stored('tT', 't{"token":"T"}'),
+  'record-array': stored('tT', 'j[]'),
+  'user-info-text': stored('tT', 'j{"token":"T","userInfo":"x"}'),
+  'expires-negative': stored('tT', 'j{"token":"T","expiresAt":-1}'),
+  'expires-huge': stored('tT', 'j{"token":"T","expiresAt":18446744073709551616}'),
+  'expires-text': stored('tT', 'j{"token":"T","expiresAt":"tomorrow"}'),
+  'queue-mixed': stored('m', 'm', 'j["A",1,null,"",{"t":"B"},"C D","\\u0041"]'),
+  'queue-object': stored('m', 'm', 'j{"0":"A"}'),
+  'queue-text': stored('m', 'm', 't["A"]'),
+  'queue-deep': stored('m', 'm', 'j' + nasty['deep-65']),
 };
 for (const [name, bytes] of Object.entries(storedSeeds)) seed('stored', name, bytes);
 

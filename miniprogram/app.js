@@ -6,7 +6,7 @@
  */
 'use strict';
 
-const session = require('./session/index.js');
+const session = require('wx-session');
 const config = require('./config.js');
 const account = require('./utils/account.js');
 

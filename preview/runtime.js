@@ -68,7 +68,8 @@
     navigations: [],
     requests: [],
     app: () => app,
-    require: (file) => requireModule(normalize(file)),
+    // A package file ('session/index.js') or, as pages require it, an npm name ('wx-session').
+    require: (file) => requireModule(hasFile(normalize(file)) ? normalize(file) : resolve('', file)),
     pages: () => stack.map((entry) => ({ route: entry.route, data: entry.comp.data })),
     storage: storageSnapshot,
     user: currentUser,
@@ -101,12 +102,27 @@
     return at < 0 ? '' : file.slice(0, at);
   }
 
-  /** A require() argument, as seen from `from`, to a file in the package. */
+  const hasFile = (file) => Object.prototype.hasOwnProperty.call(pkg.files, file);
+
+  /**
+   * A require() argument, as seen from `from`, to a file in the package. A bare name
+   * ('wx-session') is looked up as the runtime does: in miniprogram_npm/ (what 构建 npm fills) of
+   * `from`'s folder, then of each folder above it; a package's entry is its index.js.
+   */
   function resolve(from, request) {
+    if (!/^\.{0,2}\//.test(request)) {
+      const parts = dirname(from || '').split('/').filter(Boolean);
+      for (let n = parts.length; n >= 0; n -= 1) {
+        const base = normalize(`${parts.slice(0, n).join('/')}/miniprogram_npm/${request}`);
+        const found = [base, `${base}.js`, `${base}/index.js`].find((file) => file.endsWith('.js') && hasFile(file));
+        if (found) return found;
+      }
+      throw new Error(`module "${request}" is not defined (required from ${from || 'the runtime'}; no miniprogram_npm/ has it)`);
+    }
     const base = request.startsWith('/') ? request : `${dirname(from)}/${request}`;
     const file = normalize(base);
-    if (Object.prototype.hasOwnProperty.call(pkg.files, file)) return file;
-    if (Object.prototype.hasOwnProperty.call(pkg.files, `${file}.js`)) return `${file}.js`;
+    if (hasFile(file)) return file;
+    if (hasFile(`${file}.js`)) return `${file}.js`;
     throw new Error(`module "${file}" is not defined (required from ${from || 'the runtime'})`);
   }
 
@@ -1142,6 +1158,9 @@
     pkg = await response.json();
     if (!pkg.files['session/session_wasm.js']) {
       throw new Error('miniprogram/session/session_wasm.js is missing: run scripts/build.sh (scripts/dev.sh does when needed)');
+    }
+    if (!pkg.files['miniprogram_npm/wx-session/session_wasm.js']) {
+      throw new Error('miniprogram/miniprogram_npm/wx-session is missing: run scripts/pack.sh (构建 npm; scripts/dev.sh does when needed)');
     }
     setUpDevPanel();
 

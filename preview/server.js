@@ -23,8 +23,9 @@
  *                           WebAssembly cannot read brotli itself
  *   /__health               "ok" (readiness probe)
  *
- * --session-dir DIR takes session/session_wasm.js and session/session_bg.wasm.br from DIR
- * instead of the package (e.g. build/stage after a build that only failed its size budget).
+ * --session-dir DIR takes session_wasm.js and session_bg.wasm.br from DIR instead of the package,
+ * for both session/ and miniprogram_npm/wx-session/ (the npm copy the pages require), e.g.
+ * build/stage after a build that only failed its size budget.
  *
  * --protocol litemall makes the app speak litemall's dialect, which the reference server serves
  * under /wx in development mode: the generated config.js says { baseUrl: <api>/wx, protocol:
@@ -43,12 +44,18 @@ const SIMULATE_BUNDLE = path.join(REPO, 'node_modules', 'miniprogram-simulate', 
 
 /** Text files the page needs in its file map; everything else is fetched on demand via /mp/. */
 const PACKAGE_TEXT = new Set(['.js', '.json', '.wxml', '.wxss']);
-/** Files in the package that WeChat never ships (project.config.json's packOptions.ignore). */
-const NOT_SHIPPED = [/\.d\.ts$/, /(^|\/)BUILD_STAMP$/];
+/**
+ * Files in the package that WeChat never ships (project.config.json's packOptions.ignore; DevTools
+ * never ships node_modules/ either: 构建 npm copies what pages need into miniprogram_npm/).
+ */
+const NOT_SHIPPED = [/\.d\.ts$/, /(^|\/)BUILD_STAMP$/, /^node_modules\//, /^package(-lock)?\.json$/];
 /** --protocol values: where each one's API lives on the reference server (dev mode). */
 const PROTOCOL_PATHS = { default: '', litemall: '/wx' };
-/** Built files --session-dir replaces. */
-const BUILT = ['session/session_wasm.js', 'session/session_bg.wasm.br'];
+/** Built files --session-dir replaces: the copy-in folder's and the npm copy's (what pages load). */
+const BUILT = [
+  'session/session_wasm.js', 'session/session_bg.wasm.br',
+  'miniprogram_npm/wx-session/session_wasm.js', 'miniprogram_npm/wx-session/session_bg.wasm.br',
+];
 
 const TYPES = {
   '.html': 'text/html; charset=utf-8',
@@ -141,13 +148,16 @@ function createPreviewServer(options) {
     const walk = (dir, prefix) => {
       for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
         const relative = prefix ? `${prefix}/${entry.name}` : entry.name;
-        if (entry.isDirectory()) walk(path.join(dir, entry.name), relative);
-        else if (PACKAGE_TEXT.has(path.extname(entry.name)) && !NOT_SHIPPED.some((re) => re.test(relative))) found.push(relative);
+        if (entry.isDirectory()) {
+          if (relative !== 'node_modules') walk(path.join(dir, entry.name), relative);
+        } else if (PACKAGE_TEXT.has(path.extname(entry.name)) && !NOT_SHIPPED.some((re) => re.test(relative))) found.push(relative);
       }
     };
     walk(root, '');
     // The built glue may live only in --session-dir.
-    if (options.sessionDir && !found.includes(BUILT[0]) && packageFile(BUILT[0])) found.push(BUILT[0]);
+    BUILT.filter((file) => file.endsWith('.js')).forEach((file) => {
+      if (options.sessionDir && !found.includes(file) && packageFile(file)) found.push(file);
+    });
     return found.sort();
   }
 

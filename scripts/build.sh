@@ -25,7 +25,7 @@ WORK="$ROOT/build/wasm"
 STAGE="$ROOT/build/stage"
 DEST="$ROOT/miniprogram/session"
 SIZE_JSON="$ROOT/build/size.json"
-BUDGET_BYTES=40960               # shipped total, brotli; the budget from the issue (40 KB)
+BUDGET_BYTES=57344               # shipped total, brotli: 56 KB (issue 8: the serde stack)
 REQUIRED_EXPORTS=(Session)       # what miniprogram/session/index.js uses
 
 started="$(now_ms)"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The development loop: builds what is stale, starts the reference server in development mode
-# (sessions in memory, users in SQLite under a data directory) and the browser preview of the
-# real miniprogram/ pages, and prints where to look.
+# The development loop: builds what is stale (the session module, then 构建 npm's copy of it in
+# miniprogram/miniprogram_npm, which the pages require), starts the reference server in
+# development mode (sessions in memory, users in SQLite under a data directory) and the browser
+# preview of the real miniprogram/ pages, and prints where to look.
 #
 #   scripts/dev.sh [--port 8788] [--server-port 8787] [--user alice] [--no-build] [--build-only]
 #                  [--session-dir DIR] [--protocol default|litemall] [--data-dir DIR]
@@ -13,8 +14,9 @@
 #                     module is missing; only warns if the module is stale)
 #   --build-only      build what is stale, then exit (scripts/e2e.sh does this once)
 #   --session-dir DIR serve session_wasm.js and session_bg.wasm.br from DIR instead of
-#                     miniprogram/session (e.g. build/stage when a build only failed its size
-#                     budget); the stamp check and scripts/build.sh are skipped
+#                     miniprogram/session and miniprogram/miniprogram_npm/wx-session (e.g.
+#                     build/stage when a build only failed its size budget); the stamp check,
+#                     scripts/build.sh and scripts/pack.sh are skipped
 #   --protocol NAME   the protocol the app speaks (default: default). litemall: the server's
 #                     litemall dialect under /wx (development mode); the preview's config.js
 #                     then says baseUrl <server>/wx, protocol 'litemall'
@@ -112,6 +114,13 @@ if [[ $BUILD -eq 1 ]]; then
       scripts/build.sh || die "scripts/build.sh failed, so there is no session module to preview" \
         "fix the build; if only the size budget failed, preview its output anyway: scripts/dev.sh --session-dir build/stage"
     fi
+    # The pages require('wx-session'): miniprogram_npm/wx-session must be 构建 npm's copy of that build.
+    if node tools/npm-pack.js check >/dev/null 2>&1; then
+      say "miniprogram/miniprogram_npm/wx-session is up to date"
+    else
+      say "miniprogram/miniprogram_npm/wx-session is missing or stale: running scripts/pack.sh"
+      scripts/pack.sh >/dev/null || die "scripts/pack.sh failed, so the pages have no wx-session to require"
+    fi
   fi
 else
   [[ -x "$SERVER_BIN" ]] || die "no server binary at $SERVER_BIN" "run scripts/dev.sh without --no-build"
@@ -119,6 +128,8 @@ else
     [[ -f miniprogram/session/session_wasm.js && -f miniprogram/session/session_bg.wasm.br ]] ||
       die "miniprogram/session has no built module" "run scripts/dev.sh without --no-build (or scripts/build.sh)"
     scripts/check-stamp.sh >/dev/null 2>&1 || say "warning: miniprogram/session is stale (scripts/check-stamp.sh); previewing it anyway"
+    node tools/npm-pack.js check >/dev/null 2>&1 ||
+      say "warning: miniprogram/miniprogram_npm/wx-session differs from miniprogram/session (scripts/pack.sh refreshes it); previewing it anyway"
   fi
 fi
 [[ $BUILD_ONLY -eq 1 ]] && { say "built; --build-only, so not starting anything"; exit 0; }

@@ -174,6 +174,8 @@ if [[ -f scripts/fuzz.sh ]]; then
 else
   skip_suite fuzz "scripts/fuzz.sh does not exist yet"
 fi
+# The npm package and WeChat's own tooling (miniprogram-ci, offline), TypeScript: tests/npm/.
+run_suite npm tap node --test --test-reporter=tap tests/npm/
 # More suites go here, one line each: run_suite NAME PARSER COMMAND...
 # PARSER: exit (one test: the exit status), cargo (`test result:` lines), tap (`# pass`/`# fail`),
 # summary (a final `N passed, M failed` line).

@@ -1,33 +1,76 @@
-//! Conversions at the JavaScript boundary: options objects in (as JSON, read by `options`),
-//! results and `Error`s out.
+//! Conversions at the JavaScript boundary: JS values in — read by serde-wasm-bindgen into the
+//! option structs of [`crate::options`] and into [`Json`] — and results and `Error`s out. No JSON
+//! text crosses here in either direction.
 
-use js_sys::{Object, JSON};
+use js_sys::{Object, Reflect};
+use serde::de::DeserializeOwned;
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::error::SessionError;
 use crate::json::Json;
-use crate::session::{LoginOutcome, LogoutOutcome, ServerRevocation};
+use crate::session::{LogoutOutcome, ServerRevocation};
+use crate::store::StoredSession;
 use crate::wx::{get, set};
 
-/// An options argument as JSON, or `None` when it was not given. Functions and `undefined`
-/// members vanish in `JSON.stringify`, as they would in any options object.
-pub fn options_json(options: &JsValue) -> Result<Option<Json>, SessionError> {
+/// Reads an options argument into `T` and lists the keys the object had (for the unknown-key
+/// check: serde reads only the fields `T` declares). `undefined`/`null` read as `T::default()`.
+pub fn read_options<T: DeserializeOwned + Default>(options: &JsValue) -> Result<(T, Vec<String>), SessionError> {
     if options.is_undefined() || options.is_null() {
+        return Ok((T::default(), Vec::new()));
+    }
+    let Some(object) = options.dyn_ref::<Object>().filter(|_| !options.is_function() && !js_sys::Array::is_array(options)) else {
+        return Err(SessionError::invalid_option("options", "must be an object"));
+    };
+    let keys: Vec<String> = Object::keys(object).iter().filter_map(|k| k.as_string()).collect();
+    match serde_wasm_bindgen::from_value::<T>(options.clone()) {
+        Ok(input) => Ok((input, keys)),
+        Err(error) => Err(name_the_option::<T>(options, &keys).unwrap_or_else(|| {
+            SessionError::invalid_option("options", &error.to_string())
+        })),
+    }
+}
+
+/// serde's error does not say which field it was reading: try the keys one at a time (every
+/// declared field is optional, so a one-key object fails only if that key is at fault).
+fn name_the_option<T: DeserializeOwned>(options: &JsValue, keys: &[String]) -> Option<SessionError> {
+    keys.iter().find_map(|key| {
+        let one = Object::new();
+        set(&one, key, &get(options, key));
+        serde_wasm_bindgen::from_value::<T>(one.into())
+            .err()
+            .map(|error| SessionError::invalid_option(key, &error.to_string()))
+    })
+}
+
+/// The `protocol` option as a [`Json`] value (a preset name or a description object), without
+/// its `adaptAnswer` function, which [`adapt_answer_hook`] takes.
+pub fn protocol_option(options: &JsValue) -> Result<Option<Json>, SessionError> {
+    let protocol = get(options, "protocol");
+    if protocol.is_undefined() || protocol.is_null() {
         return Ok(None);
     }
-    if !options.is_object() || options.is_function() {
-        return Err(SessionError::invalid_option("options", "must be an object"));
-    }
-    let text = JSON::stringify(options).ok().and_then(|s| s.as_string());
-    text.as_deref()
-        .and_then(|t| Json::parse(t).ok())
-        .map(Some)
-        .ok_or_else(|| SessionError::invalid_option("options", "must be a plain object of JSON values"))
+    let value = match protocol.dyn_ref::<Object>() {
+        Some(object) if !protocol.is_function() && !js_sys::Array::is_array(&protocol) => {
+            let copy = Object::assign(&Object::new(), object);
+            let _ = Reflect::delete_property(&copy, &JsValue::from_str("adaptAnswer"));
+            copy.into()
+        }
+        _ => protocol,
+    };
+    serde_wasm_bindgen::from_value::<Json>(value).map(Some).map_err(|error| {
+        SessionError::invalid_option("protocol", &["must be a preset name or an object of JSON values: ", &error.to_string()].concat())
+    })
+}
+
+/// A [`Json`] value as a plain JS value (objects as objects, not `Map`s).
+pub fn to_js(value: &Json) -> JsValue {
+    let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+    serde::Serialize::serialize(value, &serializer).unwrap_or(JsValue::UNDEFINED)
 }
 
 /// A JS `Error` carrying `code`, and where known `status`, `serverCode`, `serverMessage`, `option`.
 pub fn error_value(error: &SessionError) -> JsValue {
-    let value = js_sys::Error::new(&error.message());
+    let value = js_sys::Error::new(&error.to_string());
     set(&value, "code", &JsValue::from_str(error.code()));
     if let Some(status) = error.status() {
         set(&value, "status", &JsValue::from(status));
@@ -46,15 +89,15 @@ pub fn error_value(error: &SessionError) -> JsValue {
     value.into()
 }
 
-/// `{ token, uid?, userInfo?, expiresAt? }`.
-pub fn login_value(outcome: &LoginOutcome) -> JsValue {
+/// `{ token, uid?, userInfo?, expiresAt? }`: what `login()` resolves with and `getSession()` returns.
+pub fn session_value(session: &StoredSession) -> JsValue {
     let object = Object::new();
-    let session = &outcome.session;
     set(&object, "token", &JsValue::from_str(session.token.as_str()));
-    for (name, json) in [("uid", &session.uid), ("userInfo", &session.user_info)] {
-        if let Some(value) = json.as_ref().and_then(|j| JSON::parse(&j.to_text()).ok()) {
-            set(&object, name, &value);
-        }
+    if let Some(uid) = &session.uid {
+        set(&object, "uid", &to_js(uid));
+    }
+    if let Some(info) = &session.user_info {
+        set(&object, "userInfo", &to_js(info));
     }
     if let Some(at) = session.expires_at_ms {
         set(&object, "expiresAt", &JsValue::from(at as f64));
@@ -77,33 +120,25 @@ pub fn logout_value(outcome: &LogoutOutcome) -> JsValue {
     object.into()
 }
 
-/// Reads `request(options)`: `url` required (a path such as `/orders` is resolved against
-/// `baseUrl`), `loadingText` optional; everything else goes to `wx.request` as it is.
-pub fn request_options(options: &JsValue, base_url: &str) -> Result<(Object, Option<String>), SessionError> {
+/// Reads `request(options)` / `uploadFile(options)`: `url` required (a path such as `/orders` is
+/// resolved against `baseUrl`), `loadingText` optional; everything else goes to `wx` as it is.
+/// Returns a copy of the options with the absolute URL, and the loading text.
+pub fn call_options(options: &JsValue, base_url: &str) -> Result<(Object, Option<String>), SessionError> {
     let object = options
         .dyn_ref::<Object>()
         .filter(|_| !options.is_function())
-        .ok_or_else(|| SessionError::invalid_option("options", "request takes wx.request's options object"))?;
-    let url = string_option(object, "url")?.ok_or_else(|| SessionError::invalid_option("url", "required"))?;
+        .ok_or_else(|| SessionError::invalid_option("options", "takes wx.request's (or wx.uploadFile's) options object"))?;
+    let (input, _) = read_options::<crate::options::OptionsInput>(options)?;
+    let url = input.url.ok_or_else(|| SessionError::invalid_option("url", "required"))?;
     let call = Object::assign(&Object::new(), object);
     if url.starts_with('/') {
-        let mut absolute = base_url.to_owned();
-        absolute.push_str(&url);
-        set(&call, "url", &JsValue::from_str(&absolute));
+        set(&call, "url", &JsValue::from_str(&[base_url, &url].concat()));
     } else if crate::protocol::origin(&url).is_none() {
         return Err(SessionError::invalid_option("url", "must be an absolute http(s) URL or a path starting with '/'"));
+    } else {
+        set(&call, "url", &JsValue::from_str(&url));
     }
-    let loading = string_option(object, "loadingText")?;
-    Ok((call, loading))
-}
-
-
-fn string_option(object: &Object, name: &str) -> Result<Option<String>, SessionError> {
-    let value = get(object, name);
-    if value.is_undefined() || value.is_null() {
-        return Ok(None);
-    }
-    value.as_string().map(Some).ok_or_else(|| SessionError::invalid_option(name, "must be a string"))
+    Ok((call, input.loading_text))
 }
 
 /// `options.protocol.adaptAnswer`, the one JS callback for backends configuration cannot describe.

@@ -1,12 +1,7 @@
 //! The one error type of the session boundary: a stable machine code for programs, a message for
 //! people. Chinese UI text belongs to the pages; the library speaks in codes.
-//!
-//! Messages are assembled with `push_str` rather than `format!`/thiserror: the formatting
-//! machinery would be the largest single part of the wasm module (measured in the README).
 
 use std::fmt;
-
-use crate::store::decimal;
 
 /// What a server said about an error, from its error body (`{"error": {"code", "message"}}` or the
 /// protocol's equivalent).
@@ -34,23 +29,24 @@ pub struct ServerAnswer {
     pub said: Option<ServerMessage>,
 }
 
-impl ServerAnswer {
+impl fmt::Display for ServerAnswer {
     /// `HTTP 400: 登陆状态已失效`.
-    fn describe(&self, out: &mut String) {
-        out.push_str("HTTP ");
-        out.push_str(&decimal(u64::from(self.status)));
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HTTP {}", self.status)?;
         if let Some(said) = &self.said {
-            out.push_str(": ");
-            out.push_str(said.text());
+            write!(f, ": {}", said.text())?;
         }
+        Ok(())
     }
 }
 
 /// Everything that can go wrong in the session. Each variant maps to one stable code
-/// ([`SessionError::code`]) documented in the README and `index.d.ts`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// ([`SessionError::code`]) documented in the README and `index.d.ts`; its `Display` is the
+/// English message JS sees as `error.message`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SessionError {
-    /// Options given to `init`/`logout`/`request` are wrong; names the option.
+    /// Options given to `init`/`login`/`logout`/`request` are wrong; names the option.
+    #[error("invalid option `{option}`: {reason}")]
     InvalidOptions {
         /// The option at fault.
         option: String,
@@ -58,6 +54,7 @@ pub enum SessionError {
         reason: String,
     },
     /// The global `wx`, or one of its APIs, is missing or threw.
+    #[error("wx.{api} is not available: {detail}")]
     WxUnavailable {
         /// The API that was needed.
         api: String,
@@ -65,14 +62,19 @@ pub enum SessionError {
         detail: String,
     },
     /// `wx.login` failed; carries WeChat's errMsg.
+    #[error("wx.login failed: {0}")]
     WxLoginFailed(String),
     /// The server could not be reached (offline, timeout, DNS, interrupted).
+    #[error("could not reach the server: {0}")]
     Network(String),
     /// The server answered with a 5xx.
+    #[error("the server failed ({0})")]
     ServerError(ServerAnswer),
     /// The server refused the call for a reason other than an invalid session.
+    #[error("the server refused the request ({0})")]
     ServerRejected(ServerAnswer),
     /// The answer is not what the protocol promises (HTML, malformed JSON, no token...).
+    #[error("unexpected answer from the server: {detail} (HTTP {status})")]
     BadResponse {
         /// The HTTP status of the odd answer.
         status: u16,
@@ -80,12 +82,16 @@ pub enum SessionError {
         detail: String,
     },
     /// Storage refused a write (full); whatever was stored before is back in place.
+    #[error("could not save the session: {0}")]
     StorageFailed(String),
     /// The server rejects the session even after the allowed re-logins.
+    #[error("the server rejected the session ({0})")]
     SessionInvalid(ServerAnswer),
     /// The WeChat user is known to the server but must register first.
+    #[error("the user must register before logging in ({0})")]
     NotRegistered(ServerAnswer),
     /// A logout happened while this login or request was in flight.
+    #[error("logged out while the call was in flight")]
     LoggedOut,
 }
 
@@ -130,49 +136,8 @@ impl SessionError {
         }
     }
 
-    /// A readable, English description (pages show their own Chinese text per code).
-    pub fn message(&self) -> String {
-        let mut out = String::new();
-        let mut put = |parts: &[&str]| parts.iter().for_each(|p| out.push_str(p));
-        match self {
-            SessionError::InvalidOptions { option, reason } => put(&["invalid option `", option, "`: ", reason]),
-            SessionError::WxUnavailable { api, detail } => put(&["wx.", api, " is not available: ", detail]),
-            SessionError::WxLoginFailed(why) => put(&["wx.login failed: ", why]),
-            SessionError::Network(why) => put(&["could not reach the server: ", why]),
-            SessionError::ServerError(_) => put(&["the server failed ("]),
-            SessionError::ServerRejected(_) => put(&["the server refused the request ("]),
-            SessionError::BadResponse { detail, .. } => put(&["unexpected answer from the server: ", detail]),
-            SessionError::StorageFailed(why) => put(&["could not save the session: ", why]),
-            SessionError::SessionInvalid(_) => put(&["the server rejected the session ("]),
-            SessionError::NotRegistered(_) => put(&["the user must register before logging in ("]),
-            SessionError::LoggedOut => put(&["logged out while the call was in flight"]),
-        }
-        if let SessionError::ServerError(a)
-        | SessionError::ServerRejected(a)
-        | SessionError::SessionInvalid(a)
-        | SessionError::NotRegistered(a) = self
-        {
-            a.describe(&mut out);
-            out.push(')');
-        }
-        if let SessionError::BadResponse { status, .. } = self {
-            out.push_str(" (HTTP ");
-            out.push_str(&decimal(u64::from(*status)));
-            out.push(')');
-        }
-        out
-    }
-
     /// Shorthand for an invalid option.
     pub fn invalid_option(option: &str, reason: &str) -> SessionError {
         SessionError::InvalidOptions { option: option.to_owned(), reason: reason.to_owned() }
     }
 }
-
-impl fmt::Display for SessionError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message())
-    }
-}
-
-impl std::error::Error for SessionError {}

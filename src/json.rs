@@ -1,60 +1,45 @@
-//! A small JSON reader and writer: exactly what the session needs from server answers and storage.
+//! A JSON value as the session sees it: what servers answer, what storage holds, what the app puts
+//! in its options. No parser lives here: answers are parsed by the JavaScript engine
+//! (`JSON.parse`, in C++) and storage hands back values, so [`Json`] is filled by serde — through
+//! serde-wasm-bindgen from JS values in the module, through serde_json from text in native tests
+//! and the fuzz targets. Both read into this one type, so the fuzzers exercise the decoders the
+//! module runs.
 //!
-//! Why not serde_json: its float formatting and parsing alone cost more wasm than this whole
-//! module, and every byte ships inside the 2 MB mini-program package. Numbers are kept as their
-//! literal text, so a `uid` of `12345678901234567890` survives untouched, and only the integers
-//! the session actually reads (`expiresIn`) are ever converted.
+//! Numbers are `f64`, which is what JavaScript holds: integers above 2^53 (9,007,199,254,740,992)
+//! have already lost digits by the time any JS code sees them, so ids that large must travel as
+//! strings (documented in the README).
 
 use std::fmt;
 
-/// Nesting deeper than this is refused: a hostile answer must not exhaust the stack.
-const MAX_DEPTH: usize = 64;
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::ser::{SerializeMap, SerializeSeq, Serializer};
+use serde::{Deserialize, Serialize};
 
-/// A parsed JSON value.
+/// Nesting deeper than this is refused: a hostile answer, or an options object that refers to
+/// itself, must not exhaust the stack.
+const MAX_DEPTH: u32 = 64;
+
+/// Largest integer an `f64` holds exactly (2^53).
+const MAX_EXACT: f64 = 9_007_199_254_740_992.0;
+
+/// A JSON value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Json {
-    /// `null`
+    /// `null` (and JavaScript's `undefined`).
     Null,
-    /// `true` / `false`
+    /// `true` / `false`.
     Bool(bool),
-    /// A number, kept as its validated literal text.
-    Number(String),
-    /// A string, unescaped.
+    /// A number.
+    Number(f64),
+    /// A string.
     String(String),
     /// An array.
     Array(Vec<Json>),
-    /// An object, members in their original order (duplicates keep the first).
+    /// An object, members in their original order.
     Object(Vec<(String, Json)>),
 }
 
-/// Why a text is not JSON; `at` is the byte offset where reading stopped.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JsonError {
-    /// Byte offset of the problem.
-    pub at: usize,
-    /// What was wrong there.
-    pub reason: &'static str,
-}
-
-impl fmt::Display for JsonError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} at byte {}", self.reason, self.at)
-    }
-}
-
 impl Json {
-    /// Parses a complete JSON text (surrounding whitespace allowed, nothing else).
-    pub fn parse(text: &str) -> Result<Json, JsonError> {
-        let mut reader = Reader { text, bytes: text.as_bytes(), at: 0 };
-        reader.skip_whitespace();
-        let value = reader.value(0)?;
-        reader.skip_whitespace();
-        if reader.at != reader.bytes.len() {
-            return Err(reader.error("trailing characters"));
-        }
-        Ok(value)
-    }
-
     /// The member `key` of an object; `None` for other values or a missing key.
     pub fn get(&self, key: &str) -> Option<&Json> {
         match self {
@@ -84,24 +69,19 @@ impl Json {
         }
     }
 
-    /// A non-negative integer: digits with an optional fraction (dropped). Exponents, negatives
-    /// and values beyond `u64` give `None`.
+    /// A non-negative whole number that an `f64` holds exactly.
     pub fn as_u64(&self) -> Option<u64> {
-        let Json::Number(literal) = self else { return None };
-        let whole = literal.split('.').next()?;
-        if whole.is_empty() || whole.contains(['e', 'E', '-', '+']) || literal.contains(['e', 'E']) {
-            return None;
+        match self {
+            Json::Number(n) if n.fract() == 0.0 && (0.0..=MAX_EXACT).contains(n) => Some(*n as u64),
+            _ => None,
         }
-        whole.bytes().try_fold(0u64, |acc, digit| {
-            acc.checked_mul(10)?.checked_add(u64::from(digit.checked_sub(b'0')?))
-        })
     }
 
-    /// An integer or a string rendered as text (how ids such as `uid` arrive from servers).
-    pub fn as_id_text(&self) -> Option<&str> {
+    /// A string, or a number as its decimal text — how ids such as `uid` or an error `code` arrive.
+    pub fn id_text(&self) -> Option<String> {
         match self {
-            Json::String(s) => Some(s),
-            Json::Number(n) => Some(n),
+            Json::String(s) => Some(s.clone()),
+            Json::Number(n) => Some(number_text(*n)),
             _ => None,
         }
     }
@@ -111,284 +91,139 @@ impl Json {
         matches!(self, Json::Object(_))
     }
 
-    /// Serialises to compact JSON text.
-    pub fn to_text(&self) -> String {
-        let mut out = String::new();
-        self.write(&mut out);
-        out
-    }
-
-    fn write(&self, out: &mut String) {
-        match self {
-            Json::Null => out.push_str("null"),
-            Json::Bool(true) => out.push_str("true"),
-            Json::Bool(false) => out.push_str("false"),
-            Json::Number(n) => out.push_str(n),
-            Json::String(s) => write_string(s, out),
-            Json::Array(items) => {
-                out.push('[');
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    item.write(out);
-                }
-                out.push(']');
-            }
-            Json::Object(members) => {
-                out.push('{');
-                for (i, (key, value)) in members.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    write_string(key, out);
-                    out.push(':');
-                    value.write(out);
-                }
-                out.push('}');
-            }
-        }
+    /// Whether this is a string, number, boolean or null (what fits in a form field).
+    pub fn is_scalar(&self) -> bool {
+        !matches!(self, Json::Array(_) | Json::Object(_))
     }
 }
 
-/// Appends `s` as a JSON string literal.
-pub fn write_string(s: &str, out: &mut String) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let code = c as usize;
-                out.push_str("\\u00");
-                out.push(char::from(HEX.get(code >> 4).copied().unwrap_or(b'0')));
-                out.push(char::from(HEX.get(code & 0xf).copied().unwrap_or(b'0')));
-            }
-            c => out.push(c),
-        }
+/// A number as JavaScript would print it for the common cases: whole numbers without a fraction
+/// (`2`, not `2.0`), others with the shortest text that reads back the same.
+pub fn number_text(n: f64) -> String {
+    if n.fract() == 0.0 && n.abs() < MAX_EXACT {
+        let digits = crate::store::decimal(n.abs() as u64);
+        return if n < 0.0 { ["-", &digits].concat() } else { digits };
     }
-    out.push('"');
+    n.to_string()
 }
 
-struct Reader<'a> {
-    text: &'a str,
-    bytes: &'a [u8],
-    at: usize,
+/// Reads one value at a given depth; the depth travels down so nesting is bounded.
+struct Reader {
+    depth: u32,
 }
 
-impl Reader<'_> {
-    fn error(&self, reason: &'static str) -> JsonError {
-        JsonError { at: self.at, reason }
-    }
-
-    fn peek(&self) -> Option<u8> {
-        self.bytes.get(self.at).copied()
-    }
-
-    fn skip_whitespace(&mut self) {
-        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
-            self.at += 1;
+impl Reader {
+    fn deeper<E: de::Error>(&self) -> Result<Reader, E> {
+        if self.depth >= MAX_DEPTH {
+            return Err(E::custom("nested too deeply"));
         }
+        Ok(Reader { depth: self.depth + 1 })
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Reader {
+    type Value = Json;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Json, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Reader {
+    type Value = Json;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
     }
 
-    fn literal(&mut self, word: &'static str, value: Json) -> Result<Json, JsonError> {
-        if self.bytes.get(self.at..self.at + word.len()) == Some(word.as_bytes()) {
-            self.at += word.len();
-            Ok(value)
-        } else {
-            Err(self.error("invalid literal"))
-        }
+    fn visit_unit<E>(self) -> Result<Json, E> {
+        Ok(Json::Null)
     }
 
-    fn value(&mut self, depth: usize) -> Result<Json, JsonError> {
-        if depth > MAX_DEPTH {
-            return Err(self.error("nested too deeply"));
-        }
-        match self.peek() {
-            Some(b'{') => self.object(depth),
-            Some(b'[') => self.array(depth),
-            Some(b'"') => self.string().map(Json::String),
-            Some(b't') => self.literal("true", Json::Bool(true)),
-            Some(b'f') => self.literal("false", Json::Bool(false)),
-            Some(b'n') => self.literal("null", Json::Null),
-            Some(b'-' | b'0'..=b'9') => self.number(),
-            Some(_) => Err(self.error("unexpected character")),
-            None => Err(self.error("unexpected end")),
-        }
+    fn visit_none<E>(self) -> Result<Json, E> {
+        Ok(Json::Null)
     }
 
-    fn object(&mut self, depth: usize) -> Result<Json, JsonError> {
-        self.at += 1; // '{'
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Json, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+
+    fn visit_bool<E>(self, value: bool) -> Result<Json, E> {
+        Ok(Json::Bool(value))
+    }
+
+    fn visit_i64<E>(self, value: i64) -> Result<Json, E> {
+        Ok(Json::Number(value as f64))
+    }
+
+    fn visit_u64<E>(self, value: u64) -> Result<Json, E> {
+        Ok(Json::Number(value as f64))
+    }
+
+    fn visit_f64<E: de::Error>(self, value: f64) -> Result<Json, E> {
+        if !value.is_finite() {
+            return Err(E::custom("not a finite number"));
+        }
+        Ok(Json::Number(value))
+    }
+
+    fn visit_str<E>(self, value: &str) -> Result<Json, E> {
+        Ok(Json::String(value.to_owned()))
+    }
+
+    fn visit_string<E>(self, value: String) -> Result<Json, E> {
+        Ok(Json::String(value))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(self.deeper()?)? {
+            items.push(item);
+        }
+        Ok(Json::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json, A::Error> {
         let mut members: Vec<(String, Json)> = Vec::new();
-        self.skip_whitespace();
-        if self.peek() == Some(b'}') {
-            self.at += 1;
-            return Ok(Json::Object(members));
-        }
-        loop {
-            self.skip_whitespace();
-            if self.peek() != Some(b'"') {
-                return Err(self.error("expected a member name"));
-            }
-            let key = self.string()?;
-            self.skip_whitespace();
-            if self.peek() != Some(b':') {
-                return Err(self.error("expected ':'"));
-            }
-            self.at += 1;
-            self.skip_whitespace();
-            let value = self.value(depth + 1)?;
+        while let Some(key) = map.next_key::<String>()? {
+            let value = map.next_value_seed(self.deeper()?)?;
+            // Duplicate keys keep the first, as the members are looked up front to back anyway.
             if !members.iter().any(|(k, _)| *k == key) {
                 members.push((key, value));
             }
-            self.skip_whitespace();
-            match self.peek() {
-                Some(b',') => self.at += 1,
-                Some(b'}') => {
-                    self.at += 1;
-                    return Ok(Json::Object(members));
+        }
+        Ok(Json::Object(members))
+    }
+}
+
+impl<'de> Deserialize<'de> for Json {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Json, D::Error> {
+        deserializer.deserialize_any(Reader { depth: 0 })
+    }
+}
+
+impl Serialize for Json {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Json::Null => serializer.serialize_unit(),
+            Json::Bool(b) => serializer.serialize_bool(*b),
+            Json::Number(n) => serializer.serialize_f64(*n),
+            Json::String(s) => serializer.serialize_str(s),
+            Json::Array(items) => {
+                let mut seq = serializer.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(item)?;
                 }
-                _ => return Err(self.error("expected ',' or '}'")),
+                seq.end()
             }
-        }
-    }
-
-    fn array(&mut self, depth: usize) -> Result<Json, JsonError> {
-        self.at += 1; // '['
-        let mut items = Vec::new();
-        self.skip_whitespace();
-        if self.peek() == Some(b']') {
-            self.at += 1;
-            return Ok(Json::Array(items));
-        }
-        loop {
-            self.skip_whitespace();
-            items.push(self.value(depth + 1)?);
-            self.skip_whitespace();
-            match self.peek() {
-                Some(b',') => self.at += 1,
-                Some(b']') => {
-                    self.at += 1;
-                    return Ok(Json::Array(items));
+            Json::Object(members) => {
+                let mut map = serializer.serialize_map(Some(members.len()))?;
+                for (key, value) in members {
+                    map.serialize_entry(key, value)?;
                 }
-                _ => return Err(self.error("expected ',' or ']'")),
+                map.end()
             }
         }
-    }
-
-    fn digits(&mut self) -> usize {
-        let start = self.at;
-        while matches!(self.peek(), Some(b'0'..=b'9')) {
-            self.at += 1;
-        }
-        self.at - start
-    }
-
-    fn number(&mut self) -> Result<Json, JsonError> {
-        let start = self.at;
-        if self.peek() == Some(b'-') {
-            self.at += 1;
-        }
-        match self.peek() {
-            Some(b'0') => self.at += 1,
-            Some(b'1'..=b'9') => {
-                self.digits();
-            }
-            _ => return Err(self.error("invalid number")),
-        }
-        if self.peek() == Some(b'.') {
-            self.at += 1;
-            if self.digits() == 0 {
-                return Err(self.error("invalid number"));
-            }
-        }
-        if matches!(self.peek(), Some(b'e' | b'E')) {
-            self.at += 1;
-            if matches!(self.peek(), Some(b'+' | b'-')) {
-                self.at += 1;
-            }
-            if self.digits() == 0 {
-                return Err(self.error("invalid number"));
-            }
-        }
-        let literal = self.text.get(start..self.at).ok_or_else(|| self.error("invalid number"))?;
-        Ok(Json::Number(literal.to_owned()))
-    }
-
-    fn hex4(&mut self) -> Result<u32, JsonError> {
-        let mut value = 0u32;
-        for _ in 0..4 {
-            let digit = match self.peek() {
-                Some(b @ b'0'..=b'9') => b - b'0',
-                Some(b @ b'a'..=b'f') => b - b'a' + 10,
-                Some(b @ b'A'..=b'F') => b - b'A' + 10,
-                _ => return Err(self.error("invalid \\u escape")),
-            };
-            value = value * 16 + u32::from(digit);
-            self.at += 1;
-        }
-        Ok(value)
-    }
-
-    fn string(&mut self) -> Result<String, JsonError> {
-        self.at += 1; // opening quote
-        let mut out = String::new();
-        loop {
-            let run_start = self.at;
-            while matches!(self.peek(), Some(b) if b != b'"' && b != b'\\' && b >= 0x20) {
-                self.at += 1;
-            }
-            // The input is a &str and we stop only at ASCII bytes, so this slice is on char boundaries.
-            out.push_str(self.text.get(run_start..self.at).ok_or_else(|| self.error("invalid text"))?);
-            match self.peek() {
-                Some(b'"') => {
-                    self.at += 1;
-                    return Ok(out);
-                }
-                Some(b'\\') => {
-                    self.at += 1;
-                    let escaped = self.peek().ok_or_else(|| self.error("unterminated escape"))?;
-                    self.at += 1;
-                    match escaped {
-                        b'"' => out.push('"'),
-                        b'\\' => out.push('\\'),
-                        b'/' => out.push('/'),
-                        b'b' => out.push('\u{8}'),
-                        b'f' => out.push('\u{c}'),
-                        b'n' => out.push('\n'),
-                        b'r' => out.push('\r'),
-                        b't' => out.push('\t'),
-                        b'u' => out.push(self.unicode_escape()?),
-                        _ => return Err(self.error("invalid escape")),
-                    }
-                }
-                Some(_) => return Err(self.error("control character in string")),
-                None => return Err(self.error("unterminated string")),
-            }
-        }
-    }
-
-    /// After `\u`: one code unit, or a surrogate pair written as two escapes.
-    fn unicode_escape(&mut self) -> Result<char, JsonError> {
-        let first = self.hex4()?;
-        let code = if (0xD800..0xDC00).contains(&first) {
-            if self.bytes.get(self.at..self.at + 2) != Some(b"\\u") {
-                return Err(self.error("unpaired surrogate"));
-            }
-            self.at += 2;
-            let second = self.hex4()?;
-            if !(0xDC00..0xE000).contains(&second) {
-                return Err(self.error("unpaired surrogate"));
-            }
-            0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00)
-        } else {
-            first
-        };
-        char::from_u32(code).ok_or_else(|| self.error("unpaired surrogate"))
     }
 }
 
@@ -396,55 +231,39 @@ impl Reader<'_> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn parses_nested_answers() {
-        let v = Json::parse(r#" {"data": {"token": "t-1", "uid": 42}, "code": 0} "#).unwrap();
-        assert_eq!(v.pointer("data.token").and_then(Json::as_str), Some("t-1"));
-        assert_eq!(v.pointer("data.uid").and_then(Json::as_id_text), Some("42"));
-        assert_eq!(v.get("code").and_then(Json::as_u64), Some(0));
-        assert_eq!(v.pointer("data.missing"), None);
+    fn parse(text: &str) -> Json {
+        serde_json::from_str(text).unwrap()
     }
 
     #[test]
-    fn unescapes_chinese_emoji_and_surrogates() {
-        let v = Json::parse(r#"["登陆中 🐼", "\u767b\u9646", "\ud83d\udc3c", "a\"b\\c\n"]"#).unwrap();
-        let Json::Array(items) = v else { panic!("not an array") };
-        let texts: Vec<_> = items.iter().map(|i| i.as_str().unwrap()).collect();
-        assert_eq!(texts, ["登陆中 🐼", "登陆", "🐼", "a\"b\\c\n"]);
+    fn reads_every_kind_of_value() {
+        let j = parse(r#"{"a":[1,2.5,-3],"b":{"c":"中文 🐼"},"d":null,"e":true,"a":"dup"}"#);
+        assert_eq!(j.pointer("a"), Some(&Json::Array(vec![Json::Number(1.0), Json::Number(2.5), Json::Number(-3.0)])));
+        assert_eq!(j.pointer("b.c").and_then(Json::as_str), Some("中文 🐼"));
+        assert_eq!(j.get("d"), Some(&Json::Null));
+        assert_eq!(j.get("e").and_then(Json::as_bool), Some(true));
+        assert_eq!(serde_json::to_string(&j).unwrap(), r#"{"a":[1.0,2.5,-3.0],"b":{"c":"中文 🐼"},"d":null,"e":true}"#);
     }
 
     #[test]
-    fn round_trips_through_text() {
-        let text = r#"{"nickName":"测试 🐼","n":-1.5e3,"ok":true,"x":null,"list":[1,"\u0001"]}"#;
-        let v = Json::parse(text).unwrap();
-        assert_eq!(Json::parse(&v.to_text()).unwrap(), v);
-        assert!(v.to_text().contains("\\u0001"));
+    fn numbers_as_ids_and_lifetimes() {
+        assert_eq!(parse("10000").id_text().as_deref(), Some("10000"));
+        assert_eq!(parse("-7").id_text().as_deref(), Some("-7"));
+        assert_eq!(parse("1.5").id_text().as_deref(), Some("1.5"));
+        assert_eq!(parse("\"u_1\"").id_text().as_deref(), Some("u_1"));
+        assert_eq!(parse("3600").as_u64(), Some(3600));
+        assert_eq!(parse("3600.5").as_u64(), None);
+        assert_eq!(parse("-1").as_u64(), None);
+        assert_eq!(parse("1e300").as_u64(), None);
+        assert_eq!(parse("true").id_text(), None);
     }
 
     #[test]
-    fn rejects_what_is_not_json() {
-        for bad in [
-            "", "<html>502 Bad Gateway</html>", "{", "{\"a\":}", "[1,]", "01", "1.", "-", "tru",
-            "\"unterminated", "{\"a\" 1}", "\"\\ud800\"", "\"\\x\"", "{} extra", "\"tab\there\"",
-        ] {
-            assert!(Json::parse(bad).is_err(), "accepted {bad:?}");
-        }
-    }
-
-    #[test]
-    fn refuses_deep_nesting_without_overflowing() {
-        let deep = "[".repeat(10_000);
-        assert_eq!(Json::parse(&deep).unwrap_err().reason, "nested too deeply");
-    }
-
-    #[test]
-    fn reads_only_plain_non_negative_integers() {
-        let n = |t: &str| Json::parse(t).unwrap().as_u64();
-        assert_eq!(n("7200"), Some(7200));
-        assert_eq!(n("7200.9"), Some(7200));
-        assert_eq!(n("-1"), None);
-        assert_eq!(n("1e3"), None);
-        assert_eq!(n("99999999999999999999999"), None);
-        assert_eq!(n("\"7200\""), None);
+    fn nesting_is_bounded() {
+        // serde_json's own limit is 128; ours (64) must be the one that stops this.
+        let deep = format!("{}{}", "[".repeat(100), "]".repeat(100));
+        assert!(serde_json::from_str::<Json>(&deep).is_err());
+        let fine = format!("{}{}", "[".repeat(60), "]".repeat(60));
+        assert!(serde_json::from_str::<Json>(&fine).is_ok());
     }
 }

@@ -20,8 +20,6 @@
     )
 )]
 
-#[cfg(target_arch = "wasm32")]
-pub mod alloc;
 pub mod bridge;
 pub mod error;
 pub mod flight;
@@ -39,9 +37,14 @@ mod session_tests;
 #[cfg(test)]
 mod testing;
 
-#[cfg(target_arch = "wasm32")]
+/// lol_alloc's free-list allocator instead of Rust's default dlmalloc: about 2 KB smaller in the
+/// shipped module (README, "Dependencies"). The module is single-threaded (no atomics), which is
+/// what `AssumeSingleThreaded` requires.
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
 #[global_allocator]
-static ALLOCATOR: alloc::SizeClassAlloc = alloc::SizeClassAlloc::new();
+// SAFETY: wasm32 without the atomics feature has one thread; nothing else touches the allocator.
+static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
+    unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };
 
 use std::future::Future;
 use std::pin::Pin;
@@ -59,7 +62,8 @@ fn promise(task: impl Future<Output = Result<JsValue, JsValue>> + 'static) -> Pr
     future_to_promise(Box::pin(task) as JsTask)
 }
 
-use crate::wx::WxPlatform;
+use crate::options::OptionsInput;
+use crate::wx::{WxCall, WxPlatform};
 
 /// Retries queued revocations in the background (single-flight inside the session).
 fn retry_revocations_soon(core: &Rc<session::Session<WxPlatform>>) {
@@ -78,16 +82,20 @@ pub struct Session {
 #[wasm_bindgen]
 impl Session {
     /// Creates the session from `init(options)`; throws an `INVALID_OPTIONS` error naming the bad option.
+    /// `wx` is the runtime's `wx` as the loader sees it in its own scope (bundlers such as Taro's
+    /// webpack replace `window`/`self`, so the global object is not a reliable place to find it);
+    /// without it the global `wx` is used.
     #[wasm_bindgen(constructor)]
-    pub fn new(options: JsValue) -> Result<Session, JsValue> {
-        let js_options = options;
-        let options = bridge::options_json(&js_options)
-            .and_then(|json| options::init_options(json.as_ref().unwrap_or(&json::Json::Null)))
-            .map_err(|e| bridge::error_value(&e))?;
-        let adapter = bridge::adapt_answer_hook(&js_options).map_err(|e| bridge::error_value(&e))?;
-        let platform = WxPlatform::from_global(options.timeout_ms, adapter).map_err(|e| bridge::error_value(&e))?;
-        let protocol = Box::new(options.protocol);
-        Ok(Session { core: Rc::new(session::Session::new(platform, protocol, options.config)) })
+    pub fn new(options: JsValue, wx: Option<js_sys::Object>) -> Result<Session, JsValue> {
+        let read = || -> Result<Session, error::SessionError> {
+            let (input, keys) = bridge::read_options::<OptionsInput>(&options)?;
+            let protocol = bridge::protocol_option(&options)?;
+            let init = options::init_options(input, &keys, protocol.as_ref())?;
+            let adapter = bridge::adapt_answer_hook(&options)?;
+            let platform = WxPlatform::new(wx, init.timeout_ms, adapter)?;
+            Ok(Session { core: Rc::new(session::Session::new(platform, Box::new(init.protocol), init.config)) })
+        };
+        read().map_err(|e| bridge::error_value(&e))
     }
 
     /// Sets the function that receives `onChange` events.
@@ -115,11 +123,22 @@ impl Session {
     /// `wx.request` with the session's token; resolves `{ statusCode, data, header }` (2xx),
     /// rejects with a coded error otherwise. `options.loadingText` shows a loading toast meanwhile.
     pub fn request(&self, options: JsValue) -> Promise {
+        self.call(options, false)
+    }
+
+    /// `wx.uploadFile` with `request()`'s guarantees; resolves `{ statusCode, data }`, `data`
+    /// parsed when the server answered JSON.
+    #[wasm_bindgen(js_name = uploadFile)]
+    pub fn upload_file(&self, options: JsValue) -> Promise {
+        self.call(options, true)
+    }
+
+    fn call(&self, options: JsValue, upload: bool) -> Promise {
         let core = Rc::clone(&self.core);
-        let call = bridge::request_options(&options, core.base_url());
+        let call = bridge::call_options(&options, core.base_url());
         promise(async move {
-            let (call, loading) = call.map_err(|e| bridge::error_value(&e))?;
-            let result = core.request(&call, loading.as_deref()).await;
+            let (options, loading) = call.map_err(|e| bridge::error_value(&e))?;
+            let result = core.request(&WxCall { options, upload }, loading.as_deref()).await;
             if revocations::has_pending(core.platform()) {
                 retry_revocations_soon(&core);
             }
@@ -131,10 +150,10 @@ impl Session {
     /// login fields for the server (litemall's `userInfo`, for example).
     pub fn login(&self, options: JsValue) -> Promise {
         let core = Rc::clone(&self.core);
-        let fields = bridge::options_json(&options).and_then(|json| options::login_fields(json.as_ref()));
+        let fields = bridge::read_options::<OptionsInput>(&options).and_then(|(input, keys)| options::login_fields(input, &keys));
         promise(async move {
             let fields = fields.map_err(|e| bridge::error_value(&e))?;
-            core.login(&fields).await.map(|o| bridge::login_value(&o)).map_err(|e| bridge::error_value(&e))
+            core.login(&fields).await.map(|o| bridge::session_value(&o.session)).map_err(|e| bridge::error_value(&e))
         })
     }
 
@@ -150,7 +169,8 @@ impl Session {
     /// Logs out; resolves `{ wasLoggedIn, serverConfirmed, server }`.
     pub fn logout(&self, options: JsValue) -> Promise {
         let core = Rc::clone(&self.core);
-        let refresh = bridge::options_json(&options).and_then(|json| options::logout_options(json.as_ref()));
+        let refresh =
+            bridge::read_options::<OptionsInput>(&options).and_then(|(input, keys)| options::logout_options(input, &keys));
         promise(async move {
             let refresh = refresh.map_err(|e| bridge::error_value(&e))?;
             Ok(bridge::logout_value(&core.logout(&refresh).await))
@@ -161,5 +181,12 @@ impl Session {
     #[wasm_bindgen(js_name = getToken)]
     pub fn get_token(&self) -> Option<String> {
         self.core.token().map(|t| t.as_str().to_owned())
+    }
+
+    /// The stored session `{ token, uid?, userInfo?, expiresAt? }`, or `null` when logged out —
+    /// so pages never read the storage keys themselves.
+    #[wasm_bindgen(js_name = getSession)]
+    pub fn get_session(&self) -> JsValue {
+        self.core.current().map_or(JsValue::NULL, |s| bridge::session_value(&s))
     }
 }

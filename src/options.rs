@@ -1,7 +1,10 @@
 //! Reads the options of `init`, `login` and `logout` — and the `protocol` description inside
-//! `init` — from their JSON form. Pure Rust: the JavaScript side hands over `JSON.stringify(options)`
-//! once, so every rule here is tested natively and every mistake is reported with its full option
-//! path (`protocol.login.path`).
+//! `init`. The top-level objects arrive as derived structs (serde-wasm-bindgen reads them straight
+//! from the JS objects); the nested `protocol` description arrives as a [`Json`] value and is
+//! checked field by field here. Pure Rust, so every rule is tested natively and every mistake is
+//! reported with its full option path (`protocol.login.path`).
+
+use serde::Deserialize;
 
 use crate::error::SessionError;
 use crate::json::Json;
@@ -12,6 +15,56 @@ use crate::session::SessionConfig;
 
 /// Longest timeout `wx.request` allows, in ms.
 const MAX_TIMEOUT_MS: u64 = 60_000;
+
+/// The keys `init(options)` accepts. serde reads only the fields it declares, so an unknown key
+/// (`baseURL`) is caught by comparing the object's own keys with this list.
+pub const INIT_KEYS: [&str; 10] = [
+    "baseUrl", "wasmPath", "protocol", "loginLoadingText", "logoutLoadingText", "timeoutMs",
+    "checkTrustMs", "tokenHeader", "tokenPrefix", "reloginLimit",
+];
+/// The keys `login(options)` accepts.
+pub const LOGIN_KEYS: [&str; 1] = ["fields"];
+/// The keys `logout(options)` accepts.
+pub const LOGOUT_KEYS: [&str; 2] = ["reLaunch", "refresh"];
+
+/// Every options object of the JS API — `init`, `login`, `logout`, `request`/`uploadFile` — as one
+/// derived struct: serde-wasm-bindgen's generic reading code is then compiled once rather than
+/// once per call, which the 56 KB budget needs (README, "Dependencies"). Which keys each call
+/// accepts is checked explicitly ([`INIT_KEYS`], [`LOGIN_KEYS`], [`LOGOUT_KEYS`]); `request`'s
+/// object also carries `wx.request`'s own keys, which serde leaves alone. `protocol` is read
+/// apart, as a [`Json`] value: it may hold the `adaptAnswer` function, which is no JSON value.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OptionsInput {
+    /// init: the developer server.
+    pub base_url: Option<String>,
+    /// init: where the module lives in the package (used by the JS loader; accepted here).
+    pub wasm_path: Option<String>,
+    /// init: loading text during login.
+    pub login_loading_text: Option<String>,
+    /// init: loading text during logout.
+    pub logout_loading_text: Option<String>,
+    /// init: per-call timeout in ms.
+    pub timeout_ms: Option<f64>,
+    /// init: how long a server check is trusted, in ms.
+    pub check_trust_ms: Option<f64>,
+    /// init: header carrying the token.
+    pub token_header: Option<String>,
+    /// init: text before the token in that header.
+    pub token_prefix: Option<String>,
+    /// init: re-login rounds per request.
+    pub relogin_limit: Option<f64>,
+    /// login: extra login fields for the server.
+    pub fields: Option<Json>,
+    /// logout: page to `wx.reLaunch` to afterwards.
+    pub re_launch: Option<String>,
+    /// logout: `false` refreshes no page.
+    pub refresh: Option<bool>,
+    /// request/uploadFile: absolute URL, or a path resolved against `baseUrl`.
+    pub url: Option<String>,
+    /// request/uploadFile: loading title while the call (and any re-login) runs.
+    pub loading_text: Option<String>,
+}
 
 /// Everything `init(options)` configures.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,73 +77,84 @@ pub struct InitOptions {
     pub protocol: ProtocolSpec,
 }
 
-/// Reads and validates `init(options)`.
-pub fn init_options(options: &Json) -> Result<InitOptions, SessionError> {
-    let init = Fields::of(options, "options")?;
-    init.only(&[
-        "baseUrl", "wasmPath", "protocol", "loginLoadingText", "logoutLoadingText", "timeoutMs",
-        "checkTrustMs", "tokenHeader", "tokenPrefix", "reloginLimit",
-    ])?;
-    let base_url = init
-        .string("baseUrl")?
-        .ok_or_else(|| init.bad("baseUrl", "required: the developer server, e.g. https://api.example.com"))?;
+/// Rejects keys outside `known`: a typo must not silently fall back to a default.
+pub fn only_known(keys: &[String], known: &[&str]) -> Result<(), SessionError> {
+    match keys.iter().find(|k| !known.contains(&k.as_str())) {
+        Some(key) => Err(SessionError::invalid_option(key, "unknown option")),
+        None => Ok(()),
+    }
+}
+
+/// A whole number within `min..=max`, named `option` in errors.
+fn whole(value: Option<f64>, option: &str, min: u64, max: u64) -> Result<Option<u64>, SessionError> {
+    match value {
+        None => Ok(None),
+        Some(n) if n.fract() != 0.0 => Err(SessionError::invalid_option(option, "must be a whole number")),
+        Some(n) if n >= min as f64 && n <= max as f64 => Ok(Some(n as u64)),
+        Some(_) => Err(SessionError::invalid_option(option, "is out of the documented range")),
+    }
+}
+
+/// Validates `init(options)`: `input` holds the declared keys, `keys` every key the object had,
+/// `protocol` the `protocol` option.
+pub fn init_options(input: OptionsInput, keys: &[String], protocol: Option<&Json>) -> Result<InitOptions, SessionError> {
+    only_known(keys, &INIT_KEYS)?;
+    let base_url = input
+        .base_url
+        .ok_or_else(|| SessionError::invalid_option("baseUrl", "required: the developer server, e.g. https://api.example.com"))?;
     if crate::protocol::origin(&base_url).is_none() || base_url.contains(['?', '#', ' ']) {
-        return Err(init.bad("baseUrl", "must be an http(s) URL without query or fragment, e.g. https://api.example.com"));
+        return Err(SessionError::invalid_option(
+            "baseUrl",
+            "must be an http(s) URL without query or fragment, e.g. https://api.example.com",
+        ));
     }
     let base_url = base_url.trim_end_matches('/');
     let mut config = SessionConfig::default();
-    if let Some(text) = init.string("loginLoadingText")? {
+    if let Some(text) = input.login_loading_text {
         config.login_loading_text = text;
     }
-    if let Some(text) = init.string("logoutLoadingText")? {
+    if let Some(text) = input.logout_loading_text {
         config.logout_loading_text = text;
     }
-    if let Some(ms) = init.integer("checkTrustMs", 0, 24 * 3600 * 1000)? {
+    if let Some(ms) = whole(input.check_trust_ms, "checkTrustMs", 0, 24 * 3600 * 1000)? {
         config.check_trust_ms = ms;
     }
-    if let Some(limit) = init.integer("reloginLimit", 0, 5)? {
+    if let Some(limit) = whole(input.relogin_limit, "reloginLimit", 0, 5)? {
         config.relogin_limit = limit as u32;
     }
-    let timeout_ms = init.integer("timeoutMs", 1, MAX_TIMEOUT_MS)?.unwrap_or(15_000) as u32;
-    let mut protocol = protocol_spec(init.value("protocol"), base_url)?;
-    let header = init.string("tokenHeader")?;
-    let prefix = init.string("tokenPrefix")?;
-    if header.is_some() || prefix.is_some() {
+    let timeout_ms = whole(input.timeout_ms, "timeoutMs", 1, MAX_TIMEOUT_MS)?.unwrap_or(15_000) as u32;
+    let mut protocol = protocol_spec(protocol, base_url)?;
+    if input.token_header.is_some() || input.token_prefix.is_some() {
         let (old_name, old_prefix) = match &protocol.token {
             TokenPlacement::Header { name, prefix } => (name.clone(), prefix.clone()),
             _ => ("Authorization".to_owned(), String::new()),
         };
-        protocol.token = TokenPlacement::Header { name: header.unwrap_or(old_name), prefix: prefix.unwrap_or(old_prefix) };
+        protocol.token = TokenPlacement::Header {
+            name: input.token_header.unwrap_or(old_name),
+            prefix: input.token_prefix.unwrap_or(old_prefix),
+        };
     }
     Ok(InitOptions { timeout_ms, config, protocol })
 }
 
-/// Reads `logout(options)`: `{ reLaunch?: '/pages/...', refresh?: boolean }`.
-pub fn logout_options(options: Option<&Json>) -> Result<Refresh, SessionError> {
-    let Some(options) = options.filter(|o| **o != Json::Null) else { return Ok(Refresh::TopPageOnShow) };
-    let logout = Fields::of(options, "options")?;
-    logout.only(&["reLaunch", "refresh"])?;
-    if let Some(url) = logout.string("reLaunch")? {
+/// Validates `logout(options)`: `{ reLaunch?: '/pages/...', refresh?: boolean }`.
+pub fn logout_options(input: OptionsInput, keys: &[String]) -> Result<Refresh, SessionError> {
+    only_known(keys, &LOGOUT_KEYS)?;
+    if let Some(url) = input.re_launch {
         if !url.starts_with('/') {
-            return Err(logout.bad("reLaunch", "must be an absolute page path such as /pages/index/index"));
+            return Err(SessionError::invalid_option("reLaunch", "must be an absolute page path such as /pages/index/index"));
         }
         return Ok(Refresh::ReLaunch(url));
     }
-    match logout.value("refresh") {
-        None | Some(Json::Bool(true)) => Ok(Refresh::TopPageOnShow),
-        Some(Json::Bool(false)) => Ok(Refresh::Nothing),
-        Some(_) => Err(logout.bad("refresh", "must be a boolean")),
-    }
+    Ok(if input.refresh == Some(false) { Refresh::Nothing } else { Refresh::TopPageOnShow })
 }
 
-/// Reads `login(options)`: `{ fields?: { ...extra login fields... } }`.
-pub fn login_fields(options: Option<&Json>) -> Result<Vec<(String, Json)>, SessionError> {
-    let Some(options) = options.filter(|o| **o != Json::Null) else { return Ok(Vec::new()) };
-    let login = Fields::of(options, "options")?;
-    login.only(&["fields"])?;
-    match login.value("fields") {
-        None => Ok(Vec::new()),
-        Some(Json::Object(members)) => Ok(members.clone()),
+/// Validates `login(options)`: `{ fields?: { ...extra login fields... } }`.
+pub fn login_fields(input: OptionsInput, keys: &[String]) -> Result<Vec<(String, Json)>, SessionError> {
+    only_known(keys, &LOGIN_KEYS)?;
+    match input.fields {
+        None | Some(Json::Null) => Ok(Vec::new()),
+        Some(Json::Object(members)) => Ok(members),
         Some(_) => Err(SessionError::invalid_option("fields", "must be a plain object of JSON values")),
     }
 }
@@ -183,6 +247,10 @@ pub fn protocol_spec(value: Option<&Json>, base_url: &str) -> Result<ProtocolSpe
         spec.token = token.placement()?;
         spec.logout_token = None;
     }
+    let in_form = spec.format == BodyFormat::Form || spec.code_in_query || spec.login.method == Method::Get;
+    if in_form && !spec.login_fields.iter().all(|(_, v)| v.is_scalar()) {
+        return Err(custom.bad("login.fields", "go into a form or query string here: strings, numbers and booleans only"));
+    }
     Ok(spec)
 }
 
@@ -239,17 +307,6 @@ impl<'a> Fields<'a> {
         }
     }
 
-    fn integer(&self, name: &str, min: u64, max: u64) -> Result<Option<u64>, SessionError> {
-        match self.value(name) {
-            None | Some(Json::Null) => Ok(None),
-            Some(Json::Number(n)) if n.bytes().all(|b| b.is_ascii_digit()) => match Json::Number(n.clone()).as_u64() {
-                Some(v) if (min..=max).contains(&v) => Ok(Some(v)),
-                _ => Err(self.bad(name, "is out of the documented range")),
-            },
-            Some(_) => Err(self.bad(name, "must be a whole number")),
-        }
-    }
-
     fn child(&self, name: &str) -> Result<Option<Fields<'a>>, SessionError> {
         match self.value(name) {
             None | Some(Json::Null) => Ok(None),
@@ -276,8 +333,8 @@ impl<'a> Fields<'a> {
     fn field_match(&self) -> Result<FieldMatch, SessionError> {
         let path = self.string("path")?.ok_or_else(|| self.bad("path", "required: the field to look at, e.g. 'code'"))?;
         match self.value("values") {
-            Some(Json::Array(values)) if !values.is_empty() => {
-                Ok(FieldMatch { path, values: values.iter().map(Json::to_text).collect() })
+            Some(Json::Array(values)) if !values.is_empty() && values.iter().all(Json::is_scalar) => {
+                Ok(FieldMatch { path, values: values.clone() })
             }
             _ => Err(self.bad("values", "required: a non-empty array of accepted values, e.g. [0]")),
         }
@@ -288,12 +345,7 @@ impl<'a> Fields<'a> {
         let Json::Array(items) = value else { return Err(self.bad(name, "must be an array of HTTP statuses")) };
         items
             .iter()
-            .map(|item| match item {
-                Json::Number(n) if n.bytes().all(|b| b.is_ascii_digit()) => {
-                    item.as_u64().filter(|s| (100..600).contains(s)).map(|s| s as u16)
-                }
-                _ => None,
-            })
+            .map(|item| item.as_u64().filter(|s| (100..600).contains(s)).map(|s| s as u16))
             .collect::<Option<Vec<u16>>>()
             .map(Some)
             .ok_or_else(|| self.bad(name, "must hold HTTP statuses (100-599)"))
@@ -317,9 +369,20 @@ impl<'a> Fields<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde::de::DeserializeOwned;
+
+    /// What the bridge does with a JS object, with serde_json in serde-wasm-bindgen's place.
+    fn read<T: DeserializeOwned>(text: &str) -> Result<(T, Vec<String>, Json), SessionError> {
+        let json: Json = serde_json::from_str(text).unwrap();
+        let Json::Object(members) = &json else { return Err(SessionError::invalid_option("options", "must be an object")) };
+        let keys = members.iter().map(|(k, _)| k.clone()).collect();
+        let input = serde_json::from_str(text).map_err(|e| SessionError::invalid_option("?", &e.to_string()))?;
+        Ok((input, keys, json))
+    }
 
     fn init(text: &str) -> Result<InitOptions, SessionError> {
-        init_options(&Json::parse(text).unwrap())
+        let (input, keys, json) = read::<OptionsInput>(text)?;
+        init_options(input, &keys, json.get("protocol"))
     }
 
     fn bad_option(text: &str) -> String {
@@ -334,6 +397,7 @@ mod tests {
         let o = init(r#"{"baseUrl":"https://api.example.com/","wasmPath":"/session/x.wasm.br"}"#).unwrap();
         assert_eq!(o.protocol, presets::default("https://api.example.com"));
         assert_eq!((o.timeout_ms, o.config.relogin_limit), (15_000, 1));
+        assert_eq!((o.config.login_loading_text.as_str(), o.config.logout_loading_text.as_str()), ("登录中", "正在退出"));
     }
 
     #[test]
@@ -346,6 +410,7 @@ mod tests {
         assert_eq!(bad_option(r#"{"baseUrl":"https://a.b","protocol":{"check":{"valid":{"path":"ok","values":[]}}}}"#), "protocol.check.valid.values");
         assert_eq!(bad_option(r#"{"baseUrl":"https://a.b","protocol":{"logout":{"alreadyInvalidStatuses":[400,"401"]}}}"#), "protocol.logout.alreadyInvalidStatuses");
         assert_eq!(bad_option(r#"{"baseUrl":"https://a.b","protocol":{"preset":"egg","check":{"method":"GET"}}}"#), "protocol.check.path");
+        assert_eq!(bad_option(r#"{"baseUrl":"https://a.b","protocol":{"format":"form","login":{"fields":{"a":{"b":1}}}}}"#), "protocol.login.fields");
         assert_eq!(bad_option(r#"[]"#), "options");
     }
 
@@ -359,21 +424,23 @@ mod tests {
         let p = o.protocol;
         assert_eq!(p.uid_path, None);
         assert!(p.code_in_query && p.check.is_none());
-        assert_eq!(p.login_fields, vec![("type".to_owned(), Json::Number("3".into()))]);
+        assert_eq!(p.login_fields, vec![("type".to_owned(), Json::Number(3.0))]);
         assert_eq!(p.token, TokenPlacement::Header { name: "X-Token".into(), prefix: String::new() });
         assert_eq!(p.not_registered, presets::apifm("https://a.b").not_registered);
     }
 
     #[test]
     fn logout_and_login_options() {
-        let j = |t: &str| Json::parse(t).unwrap();
-        assert_eq!(logout_options(None), Ok(Refresh::TopPageOnShow));
-        assert_eq!(logout_options(Some(&j(r#"{"refresh":false}"#))), Ok(Refresh::Nothing));
-        assert_eq!(logout_options(Some(&j(r#"{"reLaunch":"/pages/index/index"}"#))), Ok(Refresh::ReLaunch("/pages/index/index".into())));
-        assert!(logout_options(Some(&j(r#"{"reLaunch":"pages/index"}"#))).is_err());
-        assert!(logout_options(Some(&j(r#"{"refresh":"no"}"#))).is_err());
-        assert_eq!(login_fields(Some(&j(r#"{"fields":{"a":1}}"#))).unwrap().len(), 1);
-        assert!(login_fields(Some(&j(r#"{"fields":[1]}"#))).is_err());
-        assert!(login_fields(Some(&j(r#"{"field":{}}"#))).is_err());
+        let logout = |t: &str| read::<OptionsInput>(t).and_then(|(i, k, _)| logout_options(i, &k));
+        let login = |t: &str| read::<OptionsInput>(t).and_then(|(i, k, _)| login_fields(i, &k));
+        assert_eq!(logout_options(OptionsInput::default(), &[]), Ok(Refresh::TopPageOnShow));
+        assert_eq!(logout(r#"{"refresh":false}"#), Ok(Refresh::Nothing));
+        assert_eq!(logout(r#"{"reLaunch":"/pages/index/index"}"#), Ok(Refresh::ReLaunch("/pages/index/index".into())));
+        assert!(logout(r#"{"reLaunch":"pages/index"}"#).is_err());
+        assert!(logout(r#"{"refresh":"no"}"#).is_err());
+        assert!(logout(r#"{"refrsh":false}"#).is_err());
+        assert_eq!(login(r#"{"fields":{"a":1}}"#).unwrap().len(), 1);
+        assert!(login(r#"{"fields":[1]}"#).is_err());
+        assert!(login(r#"{"field":{}}"#).is_err());
     }
 }

@@ -4,6 +4,7 @@
 //! implement it with fakes, so every failure path runs natively and deterministically.
 
 use crate::error::SessionError;
+use crate::json::Json;
 
 /// A one-time code from `wx.login` (valid five minutes, usable once).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,7 +55,7 @@ impl Purpose {
 }
 
 /// One request to the developer's server, already fully built by a protocol.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct HttpRequest {
     /// What it is for.
     pub purpose: Purpose,
@@ -68,23 +69,16 @@ pub struct HttpRequest {
     pub body: Option<Body>,
 }
 
-/// A request body, already encoded.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A request body.
+#[derive(Debug, Clone, PartialEq)]
 pub enum Body {
-    /// JSON text, sent as `application/json`.
-    Json(String),
+    /// An object sent as `application/json` (the JS engine writes the text).
+    Json(Json),
     /// `a=1&b=2`, sent as `application/x-www-form-urlencoded`.
     Form(String),
 }
 
 impl Body {
-    /// The encoded text.
-    pub fn text(&self) -> &str {
-        match self {
-            Body::Json(text) | Body::Form(text) => text,
-        }
-    }
-
     /// Its content type.
     pub fn content_type(&self) -> &'static str {
         match self {
@@ -94,25 +88,45 @@ impl Body {
     }
 }
 
-/// The server's answer, body as raw text: decoding belongs to the protocol, which must cope with
-/// HTML error pages and garbage.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A server's answer body. The JS engine parses it (`JSON.parse`); what is not JSON — an HTML
+/// error page, garbage, a bare-text token — stays text for the protocol to judge.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Payload {
+    /// The body parsed as JSON.
+    Json(Json),
+    /// The body as it came (empty when there was none).
+    Text(String),
+}
+
+impl Payload {
+    /// The JSON value, if the body was JSON.
+    pub fn json(&self) -> Option<&Json> {
+        match self {
+            Payload::Json(json) => Some(json),
+            Payload::Text(_) => None,
+        }
+    }
+}
+
+/// The server's answer: decoding belongs to the protocol, which must cope with HTML error pages
+/// and garbage.
+#[derive(Debug, Clone, PartialEq)]
 pub struct HttpResponse {
     /// HTTP status code.
     pub status: u16,
-    /// The body as text (empty when there was none).
-    pub body: String,
+    /// The body.
+    pub payload: Payload,
 }
 
 /// What storage holds under one key, as far as the session cares.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum StoredValue {
     /// Nothing (`wx.getStorageSync` answers `''` for a missing key, so `''` is missing too).
     Missing,
     /// A string.
     Text(String),
-    /// Any other value (number, boolean, object, array), as JSON text.
-    Json(String),
+    /// Any other JSON value (number, boolean, object, array).
+    Json(Json),
     /// Something that could not be read or represented (a read that threw, a function...).
     Unreadable,
 }
@@ -129,14 +143,14 @@ pub enum Refresh {
 }
 
 /// A change of session state, delivered to `onChange` listeners.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum SessionEvent {
     /// A login stored a new token.
     Login {
-        /// The uid, as JSON text, if the server sent one.
-        uid: Option<String>,
-        /// The user info object, as JSON text, if the server sent one.
-        user_info: Option<String>,
+        /// The uid, if the server sent one.
+        uid: Option<Json>,
+        /// The user info object, if the server sent one.
+        user_info: Option<Json>,
     },
     /// The user logged out.
     Logout,
@@ -172,8 +186,11 @@ pub trait Platform {
     type Reply;
     /// Sends one of the app's own requests, with the token if given. `NETWORK` when nothing came back.
     async fn send_call(&self, call: &Self::Call, token: Option<&TokenOnRequest>) -> Result<Self::Reply, SessionError>;
-    /// Status and body text of a reply, for the protocol to judge.
-    fn reply_summary(&self, reply: &Self::Reply) -> HttpResponse;
+    /// The HTTP status of a reply.
+    fn reply_status(&self, reply: &Self::Reply) -> u16;
+    /// Status and body of a reply for the protocol to judge, reading only the dotted `paths` of
+    /// the body (the app keeps the whole reply; the session converts no more than it looks at).
+    fn reply_summary(&self, reply: &Self::Reply, paths: &[&str]) -> HttpResponse;
     /// `wx.login`: a fresh one-time code, or why there is none (`WX_LOGIN_FAILED`/`WX_UNAVAILABLE`).
     async fn login_code(&self) -> Result<LoginCode, SessionError>;
     /// `wx.checkSession`: whether WeChat's own session (session_key) is still valid.
@@ -182,7 +199,7 @@ pub trait Platform {
     async fn send(&self, request: &HttpRequest) -> Result<HttpResponse, SessionError>;
     /// `wx.getStorageSync`.
     fn read(&self, key: &str) -> StoredValue;
-    /// `wx.setStorageSync`; `Text` is stored as a string, `Json` as the value it describes.
+    /// `wx.setStorageSync`; `Text` is stored as a string, `Json` as the value.
     fn write(&self, key: &str, value: &StoredValue) -> Result<(), SessionError>;
     /// `wx.removeStorageSync`.
     fn remove(&self, key: &str);

@@ -1,5 +1,5 @@
 //! Tokens whose revocation the server has not confirmed yet, kept apart from the session under
-//! storage key `wxSessionPendingRevocations` (a JSON array of strings) until a retry succeeds.
+//! storage key `wxSessionPendingRevocations` (an array of strings) until a retry succeeds.
 //! The user who tapped 退出 is logged out at once; this queue makes sure the token dies on the
 //! server too, even if the network was down at that moment or the app was closed.
 
@@ -26,10 +26,10 @@ pub fn pending(platform: &impl Platform) -> Vec<Token> {
 pub fn decode(value: &StoredValue) -> Option<Vec<Token>> {
     match value {
         StoredValue::Missing => Some(Vec::new()),
-        StoredValue::Json(text) => match Json::parse(text).ok()? {
-            Json::Array(items) => Some(items.iter().filter_map(|i| i.as_str().and_then(Token::parse)).collect()),
-            _ => None,
-        },
+        StoredValue::Json(Json::Array(items)) => {
+            Some(items.iter().filter_map(|i| i.as_str().and_then(Token::parse)).collect())
+        }
+        StoredValue::Json(_) => None,
         StoredValue::Text(_) | StoredValue::Unreadable => None,
     }
 }
@@ -64,5 +64,5 @@ fn write(platform: &impl Platform, tokens: &[Token]) {
     }
     let list = Json::Array(tokens.iter().map(|t| Json::String(t.as_str().to_owned())).collect());
     // If storage is full the queue is lost; the tokens still expire on the server by their TTL.
-    let _ = platform.write(KEY_PENDING, &StoredValue::Json(list.to_text()));
+    let _ = platform.write(KEY_PENDING, &StoredValue::Json(list));
 }

@@ -12,7 +12,9 @@ use crate::error::SessionError;
 use crate::flight::{in_flight, Flight, Pilot};
 use crate::json::Json;
 use crate::platform::{AppCall, Platform, Refresh, SessionEvent, TokenOnRequest};
-use crate::protocol::{answer, failure, is_success, same_origin, LoginGrant, Revocation, ServerProtocol, TokenStatus};
+use crate::protocol::{
+    answer, failure, is_success, same_origin, LoginGrant, Revocation, ServerProtocol, TokenStatus, MESSAGE_PATHS,
+};
 use crate::revocations;
 use crate::store::{self, Loaded, StoredSession, Token};
 
@@ -32,8 +34,9 @@ pub struct SessionConfig {
 impl Default for SessionConfig {
     fn default() -> Self {
         SessionConfig {
-            login_loading_text: "登陆中".to_owned(),
-            logout_loading_text: "退出登陆中".to_owned(),
+            // WeChat's own wording (登录); the seeds' 登陆中 / 退出登陆中 are one option away.
+            login_loading_text: "登录中".to_owned(),
+            logout_loading_text: "正在退出".to_owned(),
             check_trust_ms: 5 * 60 * 1000,
             relogin_limit: 1,
         }
@@ -90,6 +93,9 @@ pub struct Session<P: Platform> {
     wechat_checked: Cell<bool>,
     /// The token the server last called valid, and until when that verdict is trusted.
     trusted: RefCell<Option<(Token, u64)>>,
+    /// The session as last read or written, so that reading it again costs one storage call (the
+    /// `token` key, which stays the source of truth) instead of two.
+    known: RefCell<Option<StoredSession>>,
     login_seat: RefCell<Option<Flight<LoginResult>>>,
     check_seat: RefCell<Option<Flight<CheckResult>>>,
     logout_seat: RefCell<Option<Flight<LogoutOutcome>>>,
@@ -107,6 +113,7 @@ impl<P: Platform> Session<P> {
             epoch: Cell::new(0),
             wechat_checked: Cell::new(false),
             trusted: RefCell::new(None),
+            known: RefCell::new(None),
             login_seat: RefCell::new(None),
             check_seat: RefCell::new(None),
             logout_seat: RefCell::new(None),
@@ -127,12 +134,16 @@ impl<P: Platform> Session<P> {
     /// The stored session, if a well-formed and unexpired one is there. Malformed storage is
     /// cleaned up; an expired token is cleared and reported as `expired`.
     pub fn current(&self) -> Option<StoredSession> {
-        match store::load(&self.platform) {
+        let loaded = store::load(&self.platform, self.known.borrow().as_ref());
+        match loaded {
             Loaded::Session(session) if session.is_expired(self.platform.now_ms()) => {
                 self.forget(&session.token, SessionEvent::Expired);
                 None
             }
-            Loaded::Session(session) => Some(session),
+            Loaded::Session(session) => {
+                *self.known.borrow_mut() = Some(session.clone());
+                Some(session)
+            }
             Loaded::Empty | Loaded::Cleaned => None,
         }
     }
@@ -155,8 +166,8 @@ impl<P: Platform> Session<P> {
         self.hide_loading(&self.config.login_loading_text);
         if let Ok(outcome) = &result {
             self.platform.emit(&SessionEvent::Login {
-                uid: outcome.session.uid.as_ref().map(Json::to_text),
-                user_info: outcome.session.user_info.as_ref().map(Json::to_text),
+                uid: outcome.session.uid.clone(),
+                user_info: outcome.session.user_info.clone(),
             });
         }
         pilot.land(result)
@@ -164,7 +175,8 @@ impl<P: Platform> Session<P> {
 
     async fn login_once(&self, epoch: u64, fields: &[(String, Json)]) -> LoginResult {
         let code = self.platform.login_code().await?;
-        let response = self.platform.send(&self.protocol.login_request(&code, fields)).await?;
+        let request = self.protocol.login_request(&code, fields)?;
+        let response = self.platform.send(&request).await?;
         let grant = self.protocol.decode_login(&response)?;
         if self.epoch.get() != epoch {
             // The user logged out while this login was in flight: the late token must not live on.
@@ -172,7 +184,8 @@ impl<P: Platform> Session<P> {
             return Err(SessionError::LoggedOut);
         }
         let session = self.session_from(grant);
-        store::save(&self.platform, &session)?;
+        store::save(&self.platform, &session, self.known.borrow().as_ref())?;
+        *self.known.borrow_mut() = Some(session.clone());
         // A fresh wx.login renewed WeChat's session_key, and the server just vouched for the token.
         self.wechat_checked.set(true);
         self.trust(&session.token);
@@ -252,11 +265,12 @@ impl<P: Platform> Session<P> {
         *self.trusted.borrow_mut() = None;
         *self.login_seat.borrow_mut() = None;
         *self.check_seat.borrow_mut() = None;
-        let token = match store::load(&self.platform) {
+        let token = match store::load(&self.platform, self.known.borrow().as_ref()) {
             Loaded::Session(session) => Some(session.token),
             Loaded::Empty | Loaded::Cleaned => None,
         };
         store::clear(&self.platform);
+        *self.known.borrow_mut() = None;
         if token.is_some() {
             self.platform.emit(&SessionEvent::Logout);
         }
@@ -293,7 +307,15 @@ impl<P: Platform> Session<P> {
             let token = if ours { self.token() } else { None };
             let carried = token.as_ref().and_then(|t| self.token_on_request(t));
             let reply = self.platform.send_call(call, carried.as_ref()).await?;
-            let summary = self.platform.reply_summary(&reply);
+            if !ours && is_success(self.platform.reply_status(&reply)) {
+                return Ok(reply);
+            }
+            // Only the fields the verdict reads are taken out of the reply: the app gets it whole.
+            let mut paths = if ours { self.protocol.reply_paths() } else { Vec::new() };
+            if !is_success(self.platform.reply_status(&reply)) {
+                paths.extend(MESSAGE_PATHS);
+            }
+            let summary = self.platform.reply_summary(&reply, &paths);
             if !ours || !self.protocol.says_session_invalid(&summary) {
                 return if is_success(summary.status) { Ok(reply) } else { Err(failure(&summary)) };
             }
@@ -382,6 +404,7 @@ impl<P: Platform> Session<P> {
             *trusted = None;
         }
         drop(trusted);
+        *self.known.borrow_mut() = None;
         if store::clear_if_token(&self.platform, token) {
             self.platform.emit(&why);
         }

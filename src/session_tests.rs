@@ -4,7 +4,7 @@ use crate::platform::{Refresh, SessionEvent, StoredValue};
 use crate::protocol::presets;
 use crate::revocations::KEY_PENDING;
 use crate::session::{ServerRevocation, Session, SessionConfig};
-use crate::testing::{block_on, Fault, FakeWx};
+use crate::testing::{block_on, body_text, json, Fault, FakeWx};
 
 fn session() -> Session<FakeWx> {
     let fake = FakeWx::default();
@@ -23,11 +23,13 @@ fn login_stores_token_uid_user_info_and_expiry() {
     let wx = s.platform();
     assert_eq!(outcome.session.token.as_str(), "tok-1");
     assert_eq!(wx.stored("token"), text("tok-1"));
-    assert_eq!(wx.stored("uid"), StoredValue::Json("42".into()));
-    assert_eq!(wx.stored("userInfo"), StoredValue::Json(r#"{"nickName":"测试用户 🐼"}"#.into()));
-    assert_eq!(wx.stored("tokenExpiresAt"), StoredValue::Json("4600000".into()));
-    assert_eq!(*wx.loading.borrow(), ["show:登陆中", "hide"]);
-    assert_eq!(wx.requests.borrow()[0].body.as_ref().map(|b| b.text()), Some(r#"{"code":"code-1"}"#));
+    assert_eq!(
+        wx.stored("wxSession"),
+        StoredValue::Json(json(r#"{"token":"tok-1","uid":42,"userInfo":{"nickName":"测试用户 🐼"},"expiresAt":4600000}"#))
+    );
+    assert_eq!(wx.keys(), ["token", "wxSession"]);
+    assert_eq!(*wx.loading.borrow(), ["show:登录中", "hide"]);
+    assert_eq!(wx.requests.borrow()[0].body.as_ref().map(body_text).as_deref(), Some(r#"{"code":"code-1"}"#));
     assert!(matches!(wx.events.borrow()[0], SessionEvent::Login { .. }));
     assert_eq!(s.token().unwrap().as_str(), "tok-1");
 }
@@ -48,11 +50,12 @@ fn failed_logins_leave_storage_as_it_was_and_hide_loading() {
         let s = session();
         let wx = s.platform();
         wx.put("token", text("old-token"));
-        wx.put("uid", text("old-uid"));
+        wx.put("wxSession", StoredValue::Json(json(r#"{"token":"old-token","uid":"old-uid"}"#)));
         arrange(wx);
         let error = block_on(s.login(&[])).unwrap_err();
         assert_eq!(error.code(), code);
-        assert_eq!(wx.keys(), ["token", "uid"], "{code}");
+        assert_eq!(wx.keys(), ["token", "wxSession"], "{code}");
+        assert_eq!(wx.stored("wxSession"), StoredValue::Json(json(r#"{"token":"old-token","uid":"old-uid"}"#)), "{code}");
         assert_eq!(wx.stored("token"), text("old-token"), "{code}");
         assert!(wx.loading_balanced(), "{code}: loading left open");
         assert!(wx.events.borrow().is_empty(), "{code}");
@@ -61,17 +64,18 @@ fn failed_logins_leave_storage_as_it_was_and_hide_loading() {
 
 #[test]
 fn a_partly_failed_save_is_rolled_back() {
-    // The token and uid fit, then storage fills up: nothing half-written may remain.
+    // The new record fits, then storage fills up before the token: nothing half-written may remain.
     let s = session();
     let wx = s.platform();
+    let old = StoredValue::Json(json(r#"{"token":"old-token","userInfo":{"nickName":"旧"}}"#));
     wx.put("token", text("old-token"));
-    wx.put("userInfo", StoredValue::Json(r#"{"nickName":"旧"}"#.into()));
-    // Room for the new token and uid, not for the new user info on top of them.
-    wx.capacity.set(Some(wx.used_bytes() + 8));
+    wx.put("wxSession", old.clone());
+    // The record is written, then the token write is refused.
+    wx.refuse_key.replace(Some("token"));
     assert_eq!(block_on(s.login(&[])).unwrap_err().code(), "STORAGE_FAILED");
-    assert_eq!(wx.keys(), ["token", "userInfo"]);
+    assert_eq!(wx.keys(), ["token", "wxSession"]);
     assert_eq!(wx.stored("token"), text("old-token"));
-    assert_eq!(wx.stored("userInfo"), StoredValue::Json(r#"{"nickName":"旧"}"#.into()));
+    assert_eq!(wx.stored("wxSession"), old);
 }
 
 #[test]
@@ -106,7 +110,7 @@ fn check_session_failure_removes_the_token() {
     let s = session();
     let wx = s.platform();
     wx.put("token", text("stored"));
-    wx.put("uid", text("u"));
+    wx.put("wxSession", StoredValue::Json(json(r#"{"token":"stored","uid":"u"}"#)));
     wx.wechat_session_invalid.set(true);
     assert_eq!(block_on(s.check_has_logined()), Ok(false));
     assert!(wx.keys().is_empty());
@@ -141,7 +145,7 @@ fn an_expired_token_is_absent_without_any_call() {
     let s = session();
     let wx = s.platform();
     wx.put("token", text("stored"));
-    wx.put("tokenExpiresAt", StoredValue::Json("999999".into()));
+    wx.put("wxSession", StoredValue::Json(json(r#"{"token":"stored","expiresAt":999999}"#)));
     assert_eq!(block_on(s.check_has_logined()), Ok(false));
     assert!(wx.keys().is_empty());
     assert_eq!((wx.check_sessions.get(), wx.requests.borrow().len()), (0, 0));
@@ -150,15 +154,18 @@ fn an_expired_token_is_absent_without_any_call() {
 
 #[test]
 fn corrupted_storage_means_logged_out_and_is_cleaned() {
+    let record = |text: &str| StoredValue::Json(json(text));
     let cases = [
-        ("token", StoredValue::Json(r#"{"skey":"x"}"#.into())),
-        ("token", StoredValue::Json("12345".into())),
+        ("token", record(r#"{"skey":"x"}"#)),
+        ("token", record("12345")),
         ("token", text("has spaces in it")),
         ("token", StoredValue::Unreadable),
-        ("uid", StoredValue::Json("{}".into())),
-        ("userInfo", text("{\"nickName\":")),
-        ("userInfo", StoredValue::Json("[1,2]".into())),
-        ("tokenExpiresAt", text("tomorrow")),
+        ("wxSession", text("{\"token\":")),
+        ("wxSession", record("[1,2]")),
+        ("wxSession", record(r#"{"token":"good","uid":{}}"#)),
+        ("wxSession", record(r#"{"token":"good","userInfo":"x"}"#)),
+        ("wxSession", record(r#"{"token":"good","expiresAt":"tomorrow"}"#)),
+        ("wxSession", StoredValue::Unreadable),
     ];
     for (key, value) in cases {
         let s = session();
@@ -173,6 +180,28 @@ fn corrupted_storage_means_logged_out_and_is_cleaned() {
 }
 
 #[test]
+fn a_token_set_by_other_code_counts_without_a_record() {
+    let s = session();
+    let wx = s.platform();
+    block_on(s.login(&[])).unwrap();
+    // A page writes a token of its own: the record (of tok-1) says nothing about it.
+    wx.put("token", text("set-by-page"));
+    let stored = s.current().unwrap();
+    assert_eq!((stored.token.as_str(), stored.uid), ("set-by-page", None));
+}
+
+#[test]
+fn reads_once_per_call_while_the_token_is_unchanged() {
+    let s = session();
+    block_on(s.login(&[])).unwrap();
+    let wx = s.platform();
+    wx.reads.set(0);
+    assert_eq!(block_on(s.check_has_logined()), Ok(true));
+    assert!(s.token().is_some());
+    assert_eq!(wx.reads.get(), 2, "one read of `token` per call inside the trust window");
+}
+
+#[test]
 fn logout_revokes_clears_and_refreshes() {
     let s = session();
     block_on(s.login(&[])).unwrap();
@@ -182,7 +211,7 @@ fn logout_revokes_clears_and_refreshes() {
     assert!(outcome.was_logged_in && outcome.server_confirmed());
     assert!(wx.keys().is_empty());
     assert!(wx.live_tokens.borrow().is_empty());
-    assert_eq!(wx.loading.borrow()[2..], ["show:退出登陆中".to_owned(), "hide".to_owned()]);
+    assert_eq!(wx.loading.borrow()[2..], ["show:正在退出".to_owned(), "hide".to_owned()]);
     assert_eq!(*wx.refreshes.borrow(), [Refresh::TopPageOnShow]);
     assert_eq!(wx.events.borrow().last(), Some(&SessionEvent::Logout));
 }

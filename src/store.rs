@@ -1,14 +1,16 @@
 //! What the session keeps in `wx` storage, under which key, and how it is read back tolerantly.
 //!
-//! | key              | value                                                        |
-//! |------------------|--------------------------------------------------------------|
-//! | `token`          | the token, a plain string (pages written for the seeds read it) |
-//! | `uid`            | the user id as the server sent it (string or number)          |
-//! | `userInfo`       | the user info object, if the server sent one                  |
-//! | `tokenExpiresAt` | epoch milliseconds after which the token counts as expired    |
+//! | key         | value                                                                      |
+//! |-------------|----------------------------------------------------------------------------|
+//! | `token`     | the token, a plain string (pages written for the seeds read and clear it)  |
+//! | `wxSession` | `{token, uid?, userInfo?, expiresAt?}`: the rest of the session, which counts only while its `token` equals the `token` key |
 //!
-//! Anything unexpected under these keys — a non-string token, a malformed value, an older format,
-//! another program's data — means "not logged in": the keys are removed and nothing crashes.
+//! Two keys rather than one per field: every `*StorageSync` call crosses WeChat's native bridge on
+//! a phone, so a login writes two keys and a check reads one. (The unreleased first version kept
+//! `uid`, `userInfo` and `tokenExpiresAt` under keys of their own; nothing reads them now.)
+//!
+//! Anything unexpected under these keys — a non-string token, a malformed value, another
+//! program's data — means "not logged in": the keys are removed and nothing crashes.
 
 use crate::error::SessionError;
 use crate::json::Json;
@@ -16,16 +18,8 @@ use crate::platform::{Platform, StoredValue};
 
 /// Storage key of the token.
 pub const KEY_TOKEN: &str = "token";
-/// Storage key of the uid.
-pub const KEY_UID: &str = "uid";
-/// Storage key of the user info.
-pub const KEY_USER_INFO: &str = "userInfo";
-/// Storage key of the expiry time.
-pub const KEY_EXPIRES_AT: &str = "tokenExpiresAt";
-
-/// Every key that belongs to the session, cleared together.
-const SESSION_KEYS: [&str; 4] = [KEY_TOKEN, KEY_UID, KEY_USER_INFO, KEY_EXPIRES_AT];
-
+/// Storage key of the rest of the session.
+pub const KEY_SESSION: &str = "wxSession";
 /// Longest token accepted; real tokens are far shorter, and storage is limited.
 const MAX_TOKEN_LEN: usize = 4096;
 
@@ -86,19 +80,27 @@ pub enum Loaded {
     Cleaned,
 }
 
-/// Reads the session, removing every session key if any of them holds something unexpected.
-pub fn load(platform: &impl Platform) -> Loaded {
-    match decode(|key| platform.read(key)) {
-        Ok(Some(session)) => Loaded::Session(session),
-        Ok(None) => {
-            // Leftovers without a token (a uid from an old session...) are stale: drop them.
-            if SESSION_KEYS.iter().any(|k| platform.read(k) != StoredValue::Missing) {
-                clear(platform);
-                Loaded::Cleaned
-            } else {
-                Loaded::Empty
-            }
+/// Marker for a storage value the session cannot trust.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Malformed;
+
+/// Reads the session. `known` is the session this module last saw (the session keeps it in
+/// memory): when the `token` key still holds its token, that one read is all it takes.
+/// Malformed storage is removed.
+pub fn load(platform: &impl Platform, known: Option<&StoredSession>) -> Loaded {
+    let token = match decode_token(platform.read(KEY_TOKEN)) {
+        Ok(Some(token)) => token,
+        Ok(None) => return Loaded::Empty,
+        Err(Malformed) => {
+            clear(platform);
+            return Loaded::Cleaned;
         }
+    };
+    if let Some(known) = known.filter(|k| k.token == token) {
+        return Loaded::Session(known.clone());
+    }
+    match decode_rest(token, platform.read(KEY_SESSION)) {
+        Ok(session) => Loaded::Session(session),
         Err(Malformed) => {
             clear(platform);
             Loaded::Cleaned
@@ -106,98 +108,115 @@ pub fn load(platform: &impl Platform) -> Loaded {
     }
 }
 
-/// Marker for a storage value the session cannot trust.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Malformed;
-
 /// Decodes the session from whatever `read` returns for each key: `Ok(None)` without a token,
 /// `Err(Malformed)` if any key holds something unexpected. Pure, so it is fuzzed directly.
 pub fn decode(read: impl Fn(&str) -> StoredValue) -> Result<Option<StoredSession>, Malformed> {
-    let token = match read(KEY_TOKEN) {
-        StoredValue::Missing => return Ok(None),
-        StoredValue::Text(text) => Token::parse(&text).ok_or(Malformed)?,
-        StoredValue::Json(_) | StoredValue::Unreadable => return Err(Malformed),
-    };
-    let uid = match read(KEY_UID) {
-        StoredValue::Missing => None,
-        StoredValue::Text(text) => Some(Json::String(text)),
-        StoredValue::Json(text) => match Json::parse(&text) {
-            Ok(number @ Json::Number(_)) => Some(number),
-            _ => return Err(Malformed),
-        },
-        StoredValue::Unreadable => return Err(Malformed),
-    };
-    let user_info = match read(KEY_USER_INFO) {
-        StoredValue::Missing => None,
-        StoredValue::Json(text) => match Json::parse(&text) {
-            Ok(object) if object.is_object() => Some(object),
-            _ => return Err(Malformed),
-        },
-        StoredValue::Text(_) | StoredValue::Unreadable => return Err(Malformed),
-    };
-    let expires_at_ms = match read(KEY_EXPIRES_AT) {
-        StoredValue::Missing => None,
-        StoredValue::Json(text) => Some(Json::parse(&text).ok().and_then(|n| n.as_u64()).ok_or(Malformed)?),
-        StoredValue::Text(_) | StoredValue::Unreadable => return Err(Malformed),
-    };
-    Ok(Some(StoredSession { token, uid, user_info, expires_at_ms }))
+    match decode_token(read(KEY_TOKEN))? {
+        Some(token) => decode_rest(token, read(KEY_SESSION)).map(Some),
+        None => Ok(None),
+    }
 }
 
-/// Stores a session under all its keys, or — if any write fails — puts back exactly what was
-/// there before and reports `STORAGE_FAILED`.
-pub fn save(platform: &impl Platform, session: &StoredSession) -> Result<(), SessionError> {
-    let wanted = [
-        (KEY_TOKEN, Some(StoredValue::Text(session.token.as_str().to_owned()))),
-        (KEY_UID, session.uid.as_ref().map(stored_json)),
-        (KEY_USER_INFO, session.user_info.as_ref().map(stored_json)),
-        (KEY_EXPIRES_AT, session.expires_at_ms.map(|ms| StoredValue::Json(decimal(ms)))),
-    ];
-    // What each key held before we touched it: only touched keys are put back on failure, so a
-    // write refused outright (storage full) leaves everything exactly as it was.
-    let mut touched: Vec<(&str, StoredValue)> = Vec::with_capacity(wanted.len());
-    for (key, value) in &wanted {
-        let before = platform.read(key);
-        let written = match value {
-            Some(value) => platform.write(key, value),
-            None => {
-                platform.remove(key);
-                Ok(())
-            }
-        };
-        if let Err(error) = written {
-            restore(platform, &touched);
-            return Err(error);
+fn decode_token(value: StoredValue) -> Result<Option<Token>, Malformed> {
+    match value {
+        StoredValue::Missing => Ok(None),
+        StoredValue::Text(text) => Token::parse(&text).map(Some).ok_or(Malformed),
+        StoredValue::Json(_) | StoredValue::Unreadable => Err(Malformed),
+    }
+}
+
+/// The rest of the session for a stored `token`, from its `wxSession` record — or the token
+/// alone when the record belongs to another token or is missing (the page wrote `token` itself).
+fn decode_rest(token: Token, record: StoredValue) -> Result<StoredSession, Malformed> {
+    let record = match record {
+        StoredValue::Missing => None,
+        StoredValue::Json(record @ Json::Object(_)) => Some(record),
+        StoredValue::Json(_) | StoredValue::Text(_) | StoredValue::Unreadable => return Err(Malformed),
+    };
+    match record.filter(|r| r.get("token").and_then(Json::as_str) == Some(token.as_str())) {
+        Some(record) => Ok(StoredSession {
+            token,
+            uid: uid(record.get("uid"))?,
+            user_info: user_info(record.get("userInfo"))?,
+            expires_at_ms: expiry(record.get("expiresAt"))?,
+        }),
+        None => Ok(StoredSession { token, uid: None, user_info: None, expires_at_ms: None }),
+    }
+}
+
+/// A uid is a string or a number; `null` counts as absent.
+fn uid(value: Option<&Json>) -> Result<Option<Json>, Malformed> {
+    match value {
+        None | Some(Json::Null) => Ok(None),
+        Some(id @ (Json::String(_) | Json::Number(_))) => Ok(Some(id.clone())),
+        Some(_) => Err(Malformed),
+    }
+}
+
+fn user_info(value: Option<&Json>) -> Result<Option<Json>, Malformed> {
+    match value {
+        None | Some(Json::Null) => Ok(None),
+        Some(info @ Json::Object(_)) => Ok(Some(info.clone())),
+        Some(_) => Err(Malformed),
+    }
+}
+
+fn expiry(value: Option<&Json>) -> Result<Option<u64>, Malformed> {
+    match value {
+        None | Some(Json::Null) => Ok(None),
+        Some(at) => at.as_u64().map(Some).ok_or(Malformed),
+    }
+}
+
+/// The `wxSession` record of a session, as [`save`] writes it.
+pub fn record(session: &StoredSession) -> Json {
+    let mut members = vec![("token".to_owned(), Json::String(session.token.as_str().to_owned()))];
+    if let Some(uid) = &session.uid {
+        members.push(("uid".to_owned(), uid.clone()));
+    }
+    if let Some(info) = &session.user_info {
+        members.push(("userInfo".to_owned(), info.clone()));
+    }
+    if let Some(at) = session.expires_at_ms {
+        members.push(("expiresAt".to_owned(), Json::Number(at as f64)));
+    }
+    Json::Object(members)
+}
+
+fn write_record(platform: &impl Platform, session: &StoredSession) -> Result<(), SessionError> {
+    platform.write(KEY_SESSION, &StoredValue::Json(record(session)))
+}
+
+/// Stores a session (record first, then the token that makes it count), or — if a write fails —
+/// puts back what was there and reports `STORAGE_FAILED`. `known` is the session last seen, which
+/// spares reading the old record back when it is still the stored one.
+pub fn save(platform: &impl Platform, session: &StoredSession, known: Option<&StoredSession>) -> Result<(), SessionError> {
+    let old_token = platform.read(KEY_TOKEN);
+    // The old record matters only while a token makes it count.
+    let old_record = match &old_token {
+        StoredValue::Text(text) => match known.filter(|k| k.token.as_str() == text) {
+            Some(known) => StoredValue::Json(record(known)),
+            None => platform.read(KEY_SESSION),
+        },
+        _ => StoredValue::Missing,
+    };
+    write_record(platform, session)?;
+    if let Err(error) = platform.write(KEY_TOKEN, &StoredValue::Text(session.token.as_str().to_owned())) {
+        // The token key is as it was; put the record back to match it.
+        platform.remove(KEY_SESSION);
+        if matches!(old_record, StoredValue::Json(_)) {
+            // What fitted before fits again; if not, the old token alone still reads as logged in.
+            let _ = platform.write(KEY_SESSION, &old_record);
         }
-        touched.push((key, before));
+        return Err(error);
     }
     Ok(())
 }
 
-fn stored_json(value: &Json) -> StoredValue {
-    match value {
-        Json::String(text) => StoredValue::Text(text.clone()),
-        other => StoredValue::Json(other.to_text()),
-    }
-}
-
-fn restore(platform: &impl Platform, touched: &[(&str, StoredValue)]) {
-    // Remove first so the old values get back the room the new ones took.
-    for (key, _) in touched {
-        platform.remove(key);
-    }
-    for (key, value) in touched {
-        if matches!(value, StoredValue::Text(_) | StoredValue::Json(_)) {
-            // What fitted before fits again; if not, there is nothing better than leaving it out.
-            let _ = platform.write(key, value);
-        }
-    }
-}
-
 /// Removes every session key.
 pub fn clear(platform: &impl Platform) {
-    for key in SESSION_KEYS {
-        platform.remove(key);
-    }
+    platform.remove(KEY_TOKEN);
+    platform.remove(KEY_SESSION);
 }
 
 /// Removes the session only if it still holds `token` (a newer login must not be undone by a

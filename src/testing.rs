@@ -8,9 +8,49 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
 use crate::error::SessionError;
+use crate::json::Json;
 use crate::platform::{
-    AppCall, HttpRequest, HttpResponse, LoginCode, Method, Purpose, Platform, Refresh, SessionEvent, StoredValue, TokenOnRequest,
+    AppCall, Body, HttpRequest, HttpResponse, LoginCode, Method, Payload, Purpose, Platform, Refresh, SessionEvent, StoredValue,
+    TokenOnRequest,
 };
+
+/// JSON text as a [`Json`] value (serde_json stands in for the JS engine's `JSON.parse`).
+pub fn json(text: &str) -> Json {
+    serde_json::from_str(text).unwrap()
+}
+
+/// An answer as the wx layer hands it over: the body parsed when it is JSON, else kept as text.
+pub fn response(status: u16, body: &str) -> HttpResponse {
+    let payload = match serde_json::from_str::<Json>(body) {
+        Ok(json) => Payload::Json(json),
+        Err(_) => Payload::Text(body.to_owned()),
+    };
+    HttpResponse { status, payload }
+}
+
+/// Compact JSON text of a value, whole numbers without a fraction (as `JSON.stringify` writes them).
+pub fn json_text(value: &Json) -> String {
+    fn plain(value: &Json) -> serde_json::Value {
+        match value {
+            Json::Null => serde_json::Value::Null,
+            Json::Bool(b) => serde_json::Value::Bool(*b),
+            Json::Number(n) if n.fract() == 0.0 && n.abs() < 9e15 => serde_json::Value::from(*n as i64),
+            Json::Number(n) => serde_json::Value::from(*n),
+            Json::String(s) => serde_json::Value::String(s.clone()),
+            Json::Array(items) => serde_json::Value::Array(items.iter().map(plain).collect()),
+            Json::Object(members) => serde_json::Value::Object(members.iter().map(|(k, v)| (k.clone(), plain(v))).collect()),
+        }
+    }
+    plain(value).to_string()
+}
+
+/// A request body as the text `wx.request` would send.
+pub fn body_text(body: &Body) -> String {
+    match body {
+        Body::Json(value) => json_text(value),
+        Body::Form(text) => text.clone(),
+    }
+}
 
 /// An app request in native tests: just a URL (GET).
 pub struct TestCall(pub String);
@@ -60,16 +100,13 @@ pub struct FakeWx {
     pub events: RefCell<Vec<SessionEvent>>,
     pub refreshes: RefCell<Vec<Refresh>>,
     pub now: Cell<u64>,
+    /// Writes to this key fail as if storage were full.
+    pub refuse_key: RefCell<Option<&'static str>>,
+    /// Storage reads so far (each one a bridge call on a phone).
+    pub reads: Cell<u32>,
 }
 
 impl FakeWx {
-    pub fn used_bytes(&self) -> usize {
-        self.storage.borrow().iter().map(|(k, v)| match v {
-            StoredValue::Text(t) | StoredValue::Json(t) => k.len() + t.len(),
-            _ => 0,
-        }).sum()
-    }
-
     pub fn put(&self, key: &str, value: StoredValue) {
         self.storage.borrow_mut().insert(key.to_owned(), value);
     }
@@ -103,7 +140,7 @@ impl FakeWx {
 
     fn serve(&self, request: &HttpRequest) -> HttpResponse {
         let path = request.url.split_once("//").map(|(_, r)| r).and_then(|r| r.find('/').map(|i| &r[i..])).unwrap_or("");
-        let ok = |body: String| HttpResponse { status: 200, body };
+        let ok = |body: String| response(200, &body);
         match path {
             "/auth/login" => {
                 let n = self.issued.get() + 1;
@@ -116,18 +153,18 @@ impl FakeWx {
             }
             "/auth/check" => match Self::bearer(request) {
                 Some(t) if self.live_tokens.borrow().contains(&t) => ok(r#"{"valid":true}"#.into()),
-                _ => HttpResponse { status: 401, body: r#"{"error":{"code":"SESSION_INVALID","message":"登陆状态已失效"}}"#.into() },
+                _ => response(401, r#"{"error":{"code":"SESSION_INVALID","message":"登陆状态已失效"}}"#),
             },
             "/auth/logout" => match Self::bearer(request) {
                 Some(t) if self.live_tokens.borrow_mut().remove(&t) => ok(r#"{"revoked":true}"#.into()),
-                _ => HttpResponse { status: 400, body: r#"{"error":{"code":"SESSION_INVALID","message":"登陆状态已失效"}}"#.into() },
+                _ => response(400, r#"{"error":{"code":"SESSION_INVALID","message":"登陆状态已失效"}}"#),
             },
             // Any other path is an app endpoint that needs a live token.
             _ if path.starts_with("/api/") => match Self::bearer(request) {
                 Some(t) if self.live_tokens.borrow().contains(&t) => ok(r#"{"ok":true}"#.into()),
-                _ => HttpResponse { status: 401, body: r#"{"error":{"code":"SESSION_INVALID","message":"登陆状态已失效"}}"#.into() },
+                _ => response(401, r#"{"error":{"code":"SESSION_INVALID","message":"登陆状态已失效"}}"#),
             },
-            _ => HttpResponse { status: 404, body: "<html>not found</html>".into() },
+            _ => response(404, "<html>not found</html>"),
         }
     }
 }
@@ -144,7 +181,11 @@ impl Platform for FakeWx {
         self.send(&HttpRequest { purpose: Purpose::Request, method: Method::Get, url: call.0.clone(), headers, body: None }).await
     }
 
-    fn reply_summary(&self, reply: &HttpResponse) -> HttpResponse {
+    fn reply_status(&self, reply: &HttpResponse) -> u16 {
+        reply.status
+    }
+
+    fn reply_summary(&self, reply: &HttpResponse, _paths: &[&str]) -> HttpResponse {
         reply.clone()
     }
 
@@ -166,23 +207,26 @@ impl Platform for FakeWx {
         let fault = self.faults.borrow_mut().pop_front();
         match fault {
             Some(Fault::Network) => Err(SessionError::Network("request:fail timeout".into())),
-            Some(Fault::Status(status, body)) => Ok(HttpResponse { status, body: body.into() }),
+            Some(Fault::Status(status, body)) => Ok(response(status, body)),
             None => Ok(self.serve(request)),
         }
     }
 
     fn read(&self, key: &str) -> StoredValue {
+        self.reads.set(self.reads.get() + 1);
         self.stored(key)
     }
 
     fn write(&self, key: &str, value: &StoredValue) -> Result<(), SessionError> {
         let size = |k: &str, v: &StoredValue| match v {
-            StoredValue::Text(t) | StoredValue::Json(t) => k.len() + t.len(),
+            StoredValue::Text(t) => k.len() + t.len(),
+            StoredValue::Json(j) => k.len() + json_text(j).len(),
             _ => 0,
         };
         let used: usize = self.storage.borrow().iter().filter(|(k, _)| *k != key).map(|(k, v)| size(k, v)).sum();
         let over = self.capacity.get().is_some_and(|cap| used + size(key, value) > cap);
-        if self.storage_full.get() || over {
+        let refused = self.refuse_key.borrow().is_some_and(|k| k == key);
+        if self.storage_full.get() || over || refused {
             return Err(SessionError::StorageFailed("setStorage:fail exceed storage max size".into()));
         }
         self.put(key, value.clone());

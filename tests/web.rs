@@ -17,6 +17,8 @@ wasm_bindgen_test_configure!(run_in_browser);
 extern "C" {
     fn reset();
     fn uninstall();
+    #[wasm_bindgen(js_name = wxObject)]
+    fn wx_object() -> Object;
     #[wasm_bindgen(js_name = baseUrl)]
     fn base_url() -> String;
     #[wasm_bindgen(js_name = setLoginFails)]
@@ -62,6 +64,10 @@ extern "C" {
     #[wasm_bindgen(js_name = headersSentTo)]
     fn headers_sent_to(host: &str) -> String;
     fn events() -> String;
+    #[wasm_bindgen(js_name = lastUpload)]
+    fn last_upload() -> String;
+    #[wasm_bindgen(js_name = requestUrls)]
+    fn request_urls() -> String;
 }
 
 fn options(extra: &[(&str, JsValue)]) -> JsValue {
@@ -83,7 +89,7 @@ fn get(value: &JsValue, key: &str) -> JsValue {
 
 fn fresh_session() -> Session {
     reset();
-    let session = Session::new(options(&[])).unwrap();
+    let session = Session::new(options(&[]), None).unwrap();
     session.set_listener(Some(recorder()));
     session
 }
@@ -104,7 +110,7 @@ fn json(text: &str) -> JsValue {
     js_sys::JSON::parse(text).unwrap()
 }
 
-const LOGGED_IN_ELSEWHERE: &str = r#"{"token":"old-token","uid":"old-uid"}"#;
+const LOGGED_IN_ELSEWHERE: &str = r#"{"token":"old-token","wxSession":{"token":"old-token","uid":"old-uid"}}"#;
 
 // ---------------------------------------------------------------- login
 
@@ -117,9 +123,12 @@ async fn login_stores_the_session_and_resolves_it() {
     assert_eq!(get(&get(&result, "userInfo"), "nickName").as_string().as_deref(), Some("测试用户 🐼"));
     assert!(get(&result, "expiresAt").as_f64().unwrap() > js_sys::Date::now());
     let stored = storage_json();
-    assert!(stored.starts_with(r#"{"token":"tok-1","tokenExpiresAt":"#), "{stored}");
-    assert!(stored.ends_with(r#","uid":42,"userInfo":{"nickName":"测试用户 🐼","avatarUrl":""}}"#), "{stored}");
-    assert_eq!(loading_titles(), "登陆中");
+    // Two keys: the plain `token` the seeds' pages read, and the rest of the session in one record.
+    assert!(stored.starts_with(r#"{"token":"tok-1","wxSession":{"token":"tok-1","uid":42,"userInfo":{"nickName":"测试用户 🐼","avatarUrl":""},"expiresAt":"#), "{stored}");
+    assert_eq!(loading_titles(), "登录中");
+    let current = session.get_session();
+    assert_eq!(get(&current, "uid").as_f64(), Some(42.0));
+    assert_eq!(get(&get(&current, "userInfo"), "nickName").as_string().as_deref(), Some("测试用户 🐼"));
     assert!(!loading_visible());
     assert_eq!((count_of("login"), request_log()), (1, "POST /auth/login".to_owned()));
     assert_eq!(session.get_token().as_deref(), Some("tok-1"));
@@ -129,7 +138,7 @@ async fn login_stores_the_session_and_resolves_it() {
 async fn assert_login_fails(arrange: impl FnOnce(), expected: &str) -> JsValue {
     let session = fresh_session();
     put_storage("token", &JsValue::from_str("old-token"));
-    put_storage("uid", &JsValue::from_str("old-uid"));
+    put_storage("wxSession", &json(r#"{"token":"old-token","uid":"old-uid"}"#));
     arrange();
     let error = settle(session.login(JsValue::UNDEFINED)).await.unwrap_err();
     assert_eq!(code_of(&error), expected);
@@ -169,7 +178,7 @@ async fn concurrent_logins_share_one_wx_login_and_one_server_login() {
     }
     assert!(tokens.iter().all(|t| t == "tok-1"), "{tokens:?}");
     assert_eq!((count_of("login"), request_log()), (1, "POST /auth/login".to_owned()));
-    assert_eq!(loading_titles(), "登陆中");
+    assert_eq!(loading_titles(), "登录中");
 }
 
 // ---------------------------------------------------------------- checkHasLogined
@@ -208,7 +217,7 @@ async fn check_session_failure_removes_the_token() {
 async fn a_token_the_server_rejects_is_removed() {
     let session = fresh_session();
     put_storage("token", &JsValue::from_str("revoked-token"));
-    put_storage("userInfo", &json(r#"{"nickName":"x"}"#));
+    put_storage("wxSession", &json(r#"{"token":"revoked-token","userInfo":{"nickName":"x"}}"#));
     assert_eq!(settle(session.check_has_logined()).await.unwrap(), JsValue::FALSE);
     assert_eq!(storage_json(), "{}");
     assert_eq!(session.get_token(), None);
@@ -232,15 +241,17 @@ async fn a_server_that_cannot_answer_is_not_a_logout() {
 
 #[wasm_bindgen_test]
 async fn corrupted_storage_is_logged_out_and_cleaned_up() {
-    let cases: [(&str, JsValue); 8] = [
+    let cases: [(&str, JsValue); 10] = [
         ("token", json(r#"{"skey":"from-an-older-sdk","userinfo":{}}"#)),
         ("token", JsValue::from_f64(12345.0)),
         ("token", JsValue::TRUE),
         ("token", JsValue::from_str("two words")),
-        ("uid", json(r#"{"id":1}"#)),
-        ("userInfo", JsValue::from_str(r#"{"nickName": broken"#)),
-        ("userInfo", json("[1,2,3]")),
-        ("tokenExpiresAt", JsValue::from_str("tomorrow")),
+        ("wxSession", JsValue::from_str(r#"{"token": broken"#)),
+        ("wxSession", json("[1,2,3]")),
+        ("wxSession", json(r#"{"token":"good-token","uid":{"id":1}}"#)),
+        ("wxSession", json(r#"{"token":"good-token","userInfo":"x"}"#)),
+        ("wxSession", json(r#"{"token":"good-token","expiresAt":"tomorrow"}"#)),
+        ("wxSession", js_sys::Function::new_no_args("").into()),
     ];
     for (key, value) in cases {
         let session = fresh_session();
@@ -284,7 +295,8 @@ async fn logout_revokes_on_the_server_clears_storage_and_refreshes() {
     assert_eq!(get(&result, "wasLoggedIn"), JsValue::TRUE);
     assert!(!is_live("tok-1"));
     assert_eq!(storage_json(), r#"{"theme":"dark"}"#);
-    assert_eq!(loading_titles(), "登陆中|退出登陆中");
+    assert_eq!(loading_titles(), "登录中|正在退出");
+    assert!(session.get_session().is_null());
     assert!(!loading_visible());
     assert_eq!(count_of("onShow"), 1);
     assert_eq!(session.get_token(), None);
@@ -323,7 +335,7 @@ async fn logout_while_offline_still_logs_out_and_revokes_later() {
     assert_eq!(count_of("onShow"), 1);
     assert!(is_live("tok-1"));
     // A new launch retries: the server now confirms and the queue is gone.
-    let relaunched = Session::new(options(&[])).unwrap();
+    let relaunched = Session::new(options(&[]), None).unwrap();
     relaunched.start();
     for _ in 0..20 {
         if !is_live("tok-1") {
@@ -383,7 +395,7 @@ fn init_options_are_validated_by_name() {
         (json(r#"{"baseUrl":"https://a.b","loginLoadingText":5}"#), "loginLoadingText"),
         (JsValue::from_str("https://a.b"), "options"),
     ] {
-        let Err(error) = Session::new(bad) else { panic!("accepted options for {option}") };
+        let Err(error) = Session::new(bad, None) else { panic!("accepted options for {option}") };
         assert_eq!(code_of(&error), "INVALID_OPTIONS");
         assert_eq!(get(&error, "option").as_string().as_deref(), Some(option));
     }
@@ -393,14 +405,24 @@ fn init_options_are_validated_by_name() {
 fn a_runtime_without_wx_is_reported() {
     reset();
     uninstall();
-    let Err(error) = Session::new(options(&[])) else { panic!("created a session without wx") };
+    let Err(error) = Session::new(options(&[]), None) else { panic!("created a session without wx") };
     assert_eq!(code_of(&error), "WX_UNAVAILABLE");
+}
+
+#[wasm_bindgen_test]
+async fn the_loader_can_hand_over_wx_when_the_global_object_lacks_it() {
+    // What a bundler (Taro's webpack) does: the glue's global object is not the runtime's.
+    reset();
+    uninstall();
+    let session = Session::new(options(&[]), Some(wx_object())).unwrap();
+    settle(session.login(JsValue::UNDEFINED)).await.unwrap();
+    assert_eq!(session.get_token().as_deref(), Some("tok-1"));
 }
 
 #[wasm_bindgen_test]
 async fn loading_text_is_configurable() {
     reset();
-    let session = Session::new(options(&[("loginLoadingText", JsValue::from_str(""))])).unwrap();
+    let session = Session::new(options(&[("loginLoadingText", JsValue::from_str(""))]), None).unwrap();
     settle(session.login(JsValue::UNDEFINED)).await.unwrap();
     assert_eq!(count_of("showLoading"), 0);
 }
@@ -428,6 +450,58 @@ async fn twenty_concurrent_expired_requests_cause_one_login_and_twenty_replays()
     assert_eq!(requests_to("/auth/login"), 2);
     assert_eq!(count_of("request"), 2 + 20 + 20, "two logins, twenty first tries, twenty replays");
     assert_eq!(session.get_token().as_deref(), Some("tok-2"));
+}
+
+#[wasm_bindgen_test]
+async fn upload_file_has_the_guarantees_of_request() {
+    let session = fresh_session();
+    settle(session.login(JsValue::UNDEFINED)).await.unwrap();
+    revoke_all(); // the first try is answered 401: one re-login, one replay
+    let options = json(r#"{"url":"/api/avatar","filePath":"wxfile://tmp/a.png","name":"file","formData":{"kind":"avatar"},"loadingText":"上传中"}"#);
+    let reply = settle(session.upload_file(options.clone())).await.unwrap();
+    assert_eq!(get(&reply, "statusCode").as_f64(), Some(200.0));
+    // The text body came back parsed, as wx.request's default would give it.
+    assert_eq!(get(&get(&reply, "data"), "path").as_string().as_deref(), Some("/api/avatar"));
+    assert_eq!(count_of("uploadFile"), 2);
+    assert_eq!(count_of("login"), 2);
+    assert_eq!(last_upload(), r#"{"filePath":"wxfile://tmp/a.png","name":"file","data":{"kind":"avatar"}}"#);
+    assert_eq!(last_request_header("Authorization").as_string().as_deref(), Some("Bearer tok-2"));
+    assert_eq!(loading_titles(), "登录中|上传中|登录中");
+    assert!(!loading_visible());
+    // The app's options object is left as it was.
+    assert_eq!(get(&options, "url").as_string().as_deref(), Some("/api/avatar"));
+    // Errors are coded like request()'s.
+    fail_next_with(413, r#"{"error":{"code":"PAYLOAD_TOO_LARGE","message":"too big"}}"#);
+    let error = settle(session.upload_file(json(r#"{"url":"/api/avatar","filePath":"x","name":"file"}"#))).await.unwrap_err();
+    assert_eq!((code_of(&error), get(&error, "status").as_f64()), ("SERVER_REJECTED".to_owned(), Some(413.0)));
+    fail_next_with_network();
+    let error = settle(session.upload_file(json(r#"{"url":"/api/avatar","filePath":"x","name":"file"}"#))).await.unwrap_err();
+    assert_eq!(code_of(&error), "NETWORK");
+    // Never to another host.
+    let _ = settle(session.upload_file(json(r#"{"url":"https://cdn.example.com/up","filePath":"x","name":"file"}"#))).await;
+    assert_eq!(headers_sent_to("https://cdn.example.com"), "[{}]");
+}
+
+#[wasm_bindgen_test]
+async fn a_token_in_the_query_goes_before_the_fragment() {
+    reset();
+    let protocol = json(r#"{"token":{"query":"access_token"}}"#);
+    let session = Session::new(options(&[("protocol", protocol)]), None).unwrap();
+    settle(session.login(JsValue::UNDEFINED)).await.unwrap();
+    let _ = settle(session.request(app_request("/api/x?a=1#top"))).await;
+    assert!(request_urls().contains("|/api/x?a=1&access_token=tok-1#top"), "{}", request_urls());
+}
+
+#[wasm_bindgen_test]
+fn options_that_refer_to_themselves_are_refused_not_a_crash() {
+    reset();
+    let protocol = json(r#"{"login":{"fields":{}}}"#);
+    let fields = get(&get(&protocol, "login"), "fields");
+    set(&fields, "self", &fields);
+    let error = Session::new(options(&[("protocol", protocol)]), None).err().unwrap();
+    assert_eq!((code_of(&error), get(&error, "option").as_string()), ("INVALID_OPTIONS".to_owned(), Some("protocol".to_owned())));
+    // The module is still alive.
+    assert!(Session::new(options(&[]), None).is_ok());
 }
 
 #[wasm_bindgen_test]
@@ -493,7 +567,7 @@ async fn on_change_hears_login_logout_expiry_and_invalidation() {
     settle(session.login(JsValue::UNDEFINED)).await.unwrap();
     settle(session.logout(JsValue::UNDEFINED)).await.unwrap();
     put_storage("token", &JsValue::from_str("old"));
-    put_storage("tokenExpiresAt", &JsValue::from_f64(1.0));
+    put_storage("wxSession", &json(r#"{"token":"old","expiresAt":1}"#));
     assert_eq!(settle(session.check_has_logined()).await.unwrap(), JsValue::FALSE);
     put_storage("token", &JsValue::from_str("revoked-elsewhere"));
     assert_eq!(settle(session.check_has_logined()).await.unwrap(), JsValue::FALSE);

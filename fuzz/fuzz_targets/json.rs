@@ -1,99 +1,51 @@
-//! `wx_session::json`: the hand-written JSON reader and writer, plus the form/percent encoders.
+//! `wx_session::json`: the value type every answer, stored value and option is read into, plus the
+//! form/percent encoders. The module fills `Json` through serde-wasm-bindgen from what the JS
+//! engine parsed; here serde_json reads fuzzed text into the same type through the same
+//! `Deserialize` impl.
 //!
 //! Input: any bytes, read as UTF-8 (lossy). Properties:
-//! - `Json::parse` never panics and never overflows the stack;
-//! - round trip: a parsed value printed with `to_text` parses back to an equal value, and printing
-//!   that again gives the same text;
-//! - differential: serde_json (a second, independent parser) accepts exactly the texts we accept,
-//!   except ours refuses nesting deeper than 64 levels (our `MAX_DEPTH`), and yields the same
-//!   tree (duplicate keys: first wins, as documented; numbers compared as integers when both are);
+//! - reading never panics and never overflows the stack: nesting deeper than 64 is refused, and
+//!   whatever serde_json itself accepts at depth ≤ 64 we accept too;
+//! - round trip: a value written back with its `Serialize` impl reads back equal;
+//! - the accessors the session uses on answers cope with any value;
 //! - `percent_encode` only emits RFC 3986 unreserved characters and `%XX`, and decodes back to the
 //!   input bytes; `form_encode` joins exactly those encodings with `=` and `&`.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use wx_session::json::Json;
+use wx_session::json::{number_text, Json};
 use wx_session::protocol::spec::{form_encode, percent_encode};
 
-/// Our `MAX_DEPTH`: a value nested deeper than this is refused.
+/// Our nesting limit.
 const MAX_DEPTH: usize = 64;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
-    let ours = Json::parse(&text);
-
-    if let Ok(value) = &ours {
-        let printed = value.to_text();
-        let again = Json::parse(&printed)
-            .unwrap_or_else(|e| panic!("to_text gave text parse refuses ({e}): {printed:?} from {value:?}"));
-        assert_eq!(&again, value, "round trip changed the value; printed {printed:?}");
-        assert_eq!(again.to_text(), printed, "to_text is not stable");
-        // The accessors the session uses on answers must cope with any value.
-        let _ = (value.as_u64(), value.as_id_text(), value.pointer("data.token"), value.is_object());
+    let ours = serde_json::from_str::<Json>(&text);
+    let theirs = serde_json::from_str::<serde_json::Value>(&text);
+    match (&ours, &theirs) {
+        (Ok(value), Ok(plain)) => {
+            assert!(depth(plain, 0) <= MAX_DEPTH, "accepted nesting deeper than {MAX_DEPTH}");
+            let written = serde_json::to_string(value).expect("a Json value always serialises");
+            let again: Json = serde_json::from_str(&written).expect("what we write reads back");
+            assert_eq!(&again, value, "round trip changed the value; written {written:?}");
+            let _ = (value.as_u64(), value.id_text(), value.pointer("data.token"), value.is_object(), value.is_scalar());
+        }
+        (Err(_), Ok(plain)) => assert!(depth(plain, 0) > MAX_DEPTH, "refused valid JSON {text:?}"),
+        (Ok(_), Err(e)) => panic!("accepted what serde_json's own Value refuses ({e}): {text:?}"),
+        (Err(_), Err(_)) => {}
     }
-
-    differential(&text, &ours);
     encoders(&text, ours.ok());
 });
 
-fn differential(text: &str, ours: &Result<Json, wx_session::json::JsonError>) {
-    let theirs = serde_json::from_str::<Mirror>(text);
-    match (ours, theirs) {
-        (Ok(value), Ok(mirror)) => {
-            assert!(depth(&mirror, 0) <= MAX_DEPTH, "accepted nesting deeper than {MAX_DEPTH}");
-            assert_same(value, &mirror, text);
-        }
-        (Err(e), Ok(mirror)) => assert!(
-            e.reason == "nested too deeply" && depth(&mirror, 0) > MAX_DEPTH,
-            "we refused ({e}) valid JSON {text:?}"
-        ),
-        // serde_json refuses numbers beyond f64 (1e400); we keep every number as its literal.
-        (Ok(_), Err(e)) => assert!(e.to_string().starts_with("number out of range"), "we accepted invalid JSON {text:?} (serde_json: {e})"),
-        (Err(_), Err(_)) => {}
-    }
-}
-
-/// How deep the deepest value sits (the top-level value is at 0), as our reader counts it.
-fn depth(m: &Mirror, at: usize) -> usize {
-    match m {
-        Mirror::Array(items) => items.iter().map(|i| depth(i, at + 1)).max().unwrap_or(at),
-        Mirror::Object(members) => members.iter().map(|(_, v)| depth(v, at + 1)).max().unwrap_or(at),
+/// How many levels reading the value opens: a scalar at the top is 0, every array or object one
+/// more than its deepest member (an empty one counts as if it had a member: reading it opens a level).
+fn depth(value: &serde_json::Value, at: usize) -> usize {
+    match value {
+        serde_json::Value::Array(items) => items.iter().map(|i| depth(i, at + 1)).max().unwrap_or(at + 1),
+        serde_json::Value::Object(members) => members.values().map(|v| depth(v, at + 1)).max().unwrap_or(at + 1),
         _ => at,
-    }
-}
-
-fn assert_same(ours: &Json, theirs: &Mirror, text: &str) {
-    match (ours, theirs) {
-        (Json::Null, Mirror::Null) => {}
-        (Json::Bool(a), Mirror::Bool(b)) => assert_eq!(a, b, "in {text:?}"),
-        (Json::String(a), Mirror::String(b)) => assert_eq!(a, b, "in {text:?}"),
-        (Json::Number(literal), Mirror::Number(n)) => {
-            let plain_integer = !literal.contains(['.', 'e', 'E']) && literal != "-0";
-            if let (true, Some(exact)) = (plain_integer, n) {
-                assert_eq!(literal, exact, "in {text:?}");
-            }
-        }
-        (Json::Array(a), Mirror::Array(b)) => {
-            assert_eq!(a.len(), b.len(), "array length in {text:?}");
-            a.iter().zip(b).for_each(|(x, y)| assert_same(x, y, text));
-        }
-        (Json::Object(a), Mirror::Object(b)) => {
-            // We keep the first of duplicate keys; keep the same from serde_json's full list.
-            let mut first: Vec<&(String, Mirror)> = Vec::new();
-            for member in b {
-                if !first.iter().any(|(k, _)| *k == member.0) {
-                    first.push(member);
-                }
-            }
-            assert_eq!(a.len(), first.len(), "member count in {text:?}");
-            for ((ka, va), (kb, vb)) in a.iter().zip(first) {
-                assert_eq!(ka, kb, "member order in {text:?}");
-                assert_same(va, vb, text);
-            }
-        }
-        (a, b) => panic!("different kinds: ours {a:?}, serde_json {b:?}, in {text:?}"),
     }
 }
 
@@ -102,7 +54,7 @@ fn encoders(text: &str, parsed: Option<Json>) {
     percent_encode(text, &mut encoded);
     assert_eq!(percent_decode(&encoded), text.as_bytes(), "percent_encode lost bytes");
 
-    let value = parsed.unwrap_or(Json::Null);
+    let value = parsed.filter(Json::is_scalar).unwrap_or(Json::Null);
     let pairs = vec![(text.to_owned(), Json::String(text.to_owned())), ("v".to_owned(), value.clone())];
     let form = form_encode(&pairs);
     let mut expected = encoded.clone();
@@ -111,7 +63,9 @@ fn encoders(text: &str, parsed: Option<Json>) {
     expected.push_str("&v=");
     match &value {
         Json::String(s) => percent_encode(s, &mut expected),
-        other => percent_encode(&other.to_text(), &mut expected),
+        Json::Number(n) => percent_encode(&number_text(*n), &mut expected),
+        Json::Bool(b) => expected.push_str(if *b { "true" } else { "false" }),
+        _ => {}
     }
     assert_eq!(form, expected);
 }
@@ -135,67 +89,4 @@ fn percent_decode(encoded: &str) -> Vec<u8> {
         }
     }
     out
-}
-
-/// serde_json's reading of the same text, with every member kept (duplicates included) and
-/// integers as decimal text (`None` for floats: serde_json rounds them, we keep the literal).
-#[derive(Debug)]
-enum Mirror {
-    Null,
-    Bool(bool),
-    Number(Option<String>),
-    String(String),
-    Array(Vec<Mirror>),
-    Object(Vec<(String, Mirror)>),
-}
-
-impl<'de> Deserialize<'de> for Mirror {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Mirror, D::Error> {
-        deserializer.deserialize_any(MirrorVisitor)
-    }
-}
-
-struct MirrorVisitor;
-
-impl<'de> Visitor<'de> for MirrorVisitor {
-    type Value = Mirror;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_unit<E>(self) -> Result<Mirror, E> {
-        Ok(Mirror::Null)
-    }
-    fn visit_bool<E>(self, b: bool) -> Result<Mirror, E> {
-        Ok(Mirror::Bool(b))
-    }
-    fn visit_u64<E>(self, n: u64) -> Result<Mirror, E> {
-        Ok(Mirror::Number(Some(n.to_string())))
-    }
-    fn visit_i64<E>(self, n: i64) -> Result<Mirror, E> {
-        Ok(Mirror::Number(Some(n.to_string())))
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Mirror, E> {
-        Ok(Mirror::Number(None))
-    }
-    fn visit_str<E>(self, s: &str) -> Result<Mirror, E> {
-        Ok(Mirror::String(s.to_owned()))
-    }
-    fn visit_string<E>(self, s: String) -> Result<Mirror, E> {
-        Ok(Mirror::String(s))
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Mirror, A::Error> {
-        let mut items = Vec::new();
-        while let Some(item) = seq.next_element()? {
-            items.push(item);
-        }
-        Ok(Mirror::Array(items))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Mirror, A::Error> {
-        let mut members = Vec::new();
-        while let Some(member) = map.next_entry::<String, Mirror>()? {
-            members.push(member);
-        }
-        Ok(Mirror::Object(members))
-    }
 }

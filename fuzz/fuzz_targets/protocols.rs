@@ -1,6 +1,7 @@
 //! Every built-in protocol's answer decoders (`wx_session::protocol::presets::NAMES`).
 //!
-//! Input: bytes 0-1 (big-endian) → HTTP status `100 + n % 500`; the rest → body (UTF-8, lossy).
+//! Input: bytes 0-1 (big-endian) → HTTP status `100 + n % 500`; the rest → body (UTF-8, lossy),
+//! read by serde_json into the same `Json` the module gets from `JSON.parse`, or kept as text.
 //! So status 200 is `\x00\x64`, 401 is `\x01\x2d`, 503 is `\x01\x93`. Inputs shorter than two
 //! bytes are skipped.
 //!
@@ -9,7 +10,7 @@
 //! - `decode_login` is `Ok` only for 2xx; its token is non-empty visible ASCII of at most 4096 bytes
 //!   (`Token::parse` accepts it again), its uid is a string or number, its user info an object;
 //!   for a whole-body-token protocol (`token_path` empty) the token is the body's JSON string or
-//!   its trimmed text;
+//!   its trimmed text, never a JSON object or number;
 //! - `decode_check` says `Valid` only for 2xx; `Invalid` on a non-2xx answer only when the answer
 //!   says the session is invalid (`says_session_invalid`) or the protocol's "not registered" field
 //!   matched;
@@ -26,7 +27,7 @@
 use libfuzzer_sys::fuzz_target;
 use wx_session::error::SessionError;
 use wx_session::json::Json;
-use wx_session::platform::HttpResponse;
+use wx_session::platform::{HttpResponse, Payload};
 use wx_session::protocol::presets::{preset, NAMES};
 use wx_session::protocol::{is_success, ProtocolSpec, Revocation, ServerProtocol, TokenStatus};
 use wx_session::store::Token;
@@ -34,7 +35,13 @@ use wx_session::store::Token;
 fuzz_target!(|data: &[u8]| {
     let [hi, lo, rest @ ..] = data else { return };
     let status = 100 + u16::from_be_bytes([*hi, *lo]) % 500;
-    let response = HttpResponse { status, body: String::from_utf8_lossy(rest).into_owned() };
+    // As the wx layer hands answers over: parsed when the JS engine could parse it, else text.
+    let text = String::from_utf8_lossy(rest).into_owned();
+    let payload = match serde_json::from_str::<Json>(&text) {
+        Ok(json) => Payload::Json(json),
+        Err(_) => Payload::Text(text),
+    };
+    let response = HttpResponse { status, payload };
     for name in NAMES {
         let spec = preset(name, "https://api.example.com").expect("every name in NAMES is a preset");
         check_preset(name, &spec, &response);
@@ -43,15 +50,15 @@ fuzz_target!(|data: &[u8]| {
 
 fn check_preset(name: &str, spec: &ProtocolSpec, response: &HttpResponse) {
     let ok_status = is_success(response.status);
-    let body = Json::parse(&response.body).ok();
-    let not_registered = spec.not_registered.as_ref().and_then(|m| m.test(body.as_ref())) == Some(true);
-    let invalid_field = spec.invalid_field.as_ref().and_then(|m| m.test(body.as_ref())) == Some(true);
+    let body = response.payload.json();
+    let not_registered = spec.not_registered.as_ref().and_then(|m| m.test(body)) == Some(true);
+    let invalid_field = spec.invalid_field.as_ref().and_then(|m| m.test(body)) == Some(true);
 
     let invalid = spec.says_session_invalid(response);
     let login = spec.decode_login(response);
     let check = spec.decode_check(response);
     let logout = spec.decode_logout(response);
-    let ctx = format!("{name}: status {} body {:?}", response.status, response.body);
+    let ctx = format!("{name}: status {} body {:?}", response.status, response.payload);
 
     if invalid {
         assert!(spec.invalid_statuses.contains(&response.status) || invalid_field, "{ctx}: invalid without cause");
@@ -68,14 +75,15 @@ fn check_preset(name: &str, spec: &ProtocolSpec, response: &HttpResponse) {
             assert!(token.bytes().all(|b| b.is_ascii_graphic()), "{ctx}: token not visible ASCII: {token:?}");
             assert!(Token::parse(token).is_some(), "{ctx}: token does not parse again");
             if spec.token_path.is_empty() {
-                let expected = match &body {
-                    Some(Json::String(s)) => s.as_str(),
-                    _ => response.body.trim(),
+                let expected = match &response.payload {
+                    Payload::Json(Json::String(s)) => s.as_str(),
+                    Payload::Text(t) => t.trim(),
+                    Payload::Json(other) => panic!("{ctx}: a token from a non-string JSON answer {other:?}"),
                 };
                 assert_eq!(token, expected, "{ctx}: whole-body token");
             }
             if let Some(uid) = &grant.uid {
-                assert!(uid.as_id_text().is_some(), "{ctx}: uid {uid:?}");
+                assert!(uid.id_text().is_some(), "{ctx}: uid {uid:?}");
             }
             if let Some(info) = &grant.user_info {
                 assert!(info.is_object(), "{ctx}: userInfo {info:?}");
@@ -106,7 +114,7 @@ fn check_preset(name: &str, spec: &ProtocolSpec, response: &HttpResponse) {
 fn check_error(ctx: &str, e: &SessionError, response: &HttpResponse, said_invalid: bool) {
     assert!(!e.code().is_empty(), "{ctx}: error without code");
     assert_eq!(e.status(), Some(response.status), "{ctx}: error status of {e:?}");
-    assert!(!e.message().is_empty(), "{ctx}: error without message");
+    assert!(!e.to_string().is_empty(), "{ctx}: error without message");
     if (500..600).contains(&response.status) && !said_invalid {
         assert_eq!(e.code(), "SERVER_ERROR", "{ctx}: 5xx gave {e:?}");
     }

@@ -1,14 +1,15 @@
-//! What storage may hold: `wx_session::store::decode` (the session's four keys) and
+//! What storage may hold: `wx_session::store::decode` (the keys `token` and `wxSession`) and
 //! `wx_session::revocations::decode` (the pending-revocation queue).
 //!
-//! Input: up to five parts separated by byte 0xFF (never part of UTF-8 text), for the keys
-//! `token`, `uid`, `userInfo`, `tokenExpiresAt` and the revocation queue, in that order; a missing
-//! part is `Missing`. Each part is one tag byte then the text (UTF-8, lossy):
-//! `t` → `Text`, `j` → `Json`, `u` → `Unreadable`, `m` or an empty part → `Missing`; any other tag
-//! byte picks a variant by its value modulo 4. E.g. `tTOKEN-1\xffj42\xffj{}\xffj1700000000000\xffj["a"]`.
+//! Input: up to three parts separated by byte 0xFF (never part of UTF-8 text), for `token`,
+//! `wxSession` and the revocation queue, in that order; a missing part is `Missing`. Each part is
+//! one tag byte then the text (UTF-8, lossy): `t` → `Text`, `j` → `Json` (read by serde_json into
+//! the same `Json` the module gets from storage; text it refuses → `Unreadable`), `u` →
+//! `Unreadable`, `m` or an empty part → `Missing`; any other tag byte picks a variant by its value
+//! modulo 4. E.g. `tTOKEN-1\xffj{"token":"TOKEN-1","uid":42}\xffj["a"]`.
 //!
 //! Properties:
-//! - nothing panics; `store::decode` reads only the four session keys;
+//! - nothing panics; `store::decode` reads only the two session keys;
 //! - no token → `Ok(None)`; a decoded session's token passes `Token::parse` and is the stored text,
 //!   its uid is a string or number, its user info an object;
 //! - a decoded session written back the way `store::save` writes it decodes to the same session;
@@ -20,18 +21,16 @@
 use libfuzzer_sys::fuzz_target;
 use wx_session::json::Json;
 use wx_session::platform::StoredValue;
-use wx_session::store::{self, decimal, StoredSession, Token, KEY_EXPIRES_AT, KEY_TOKEN, KEY_UID, KEY_USER_INFO};
 use wx_session::revocations;
+use wx_session::store::{self, Token, KEY_SESSION, KEY_TOKEN};
 
 fuzz_target!(|data: &[u8]| {
     let mut parts = data.split(|b| *b == 0xFF).map(stored_value);
     let mut next = || parts.next().unwrap_or(StoredValue::Missing);
-    let (token, uid, user_info, expires_at, queue) = (next(), next(), next(), next(), next());
+    let (token, record, queue) = (next(), next(), next());
     let read = |key: &str| match key {
         KEY_TOKEN => token.clone(),
-        KEY_UID => uid.clone(),
-        KEY_USER_INFO => user_info.clone(),
-        KEY_EXPIRES_AT => expires_at.clone(),
+        KEY_SESSION => record.clone(),
         other => panic!("store::decode read an unknown key {other:?}"),
     };
 
@@ -46,9 +45,8 @@ fuzz_target!(|data: &[u8]| {
             if let Some(info) = &session.user_info {
                 assert!(info.is_object(), "userInfo {info:?}");
             }
-            assert_eq!(session.expires_at_ms.is_some(), expires_at != StoredValue::Missing);
-            let saved = saved_values(&session);
-            let again = store::decode(|key| saved.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone()).expect("key"));
+            let saved = StoredValue::Json(store::record(&session));
+            let again = store::decode(|key| if key == KEY_TOKEN { token.clone() } else { saved.clone() });
             assert_eq!(again, Ok(Some(session)), "a decoded session does not survive save + decode");
         }
         Ok(None) => assert_eq!(token, StoredValue::Missing, "a stored token was ignored"),
@@ -64,7 +62,7 @@ fuzz_target!(|data: &[u8]| {
                 assert!(Token::parse(t.as_str()).is_some(), "queued token does not parse again");
             }
             let list = Json::Array(tokens.iter().map(|t| Json::String(t.as_str().to_owned())).collect());
-            let written = if tokens.is_empty() { StoredValue::Missing } else { StoredValue::Json(list.to_text()) };
+            let written = if tokens.is_empty() { StoredValue::Missing } else { StoredValue::Json(list) };
             assert_eq!(revocations::decode(&written), Some(tokens), "queue does not survive write + decode");
         }
         None => assert!(matches!(queue, StoredValue::Text(_) | StoredValue::Json(_) | StoredValue::Unreadable)),
@@ -83,23 +81,8 @@ fn stored_value(part: &[u8]) -> StoredValue {
     };
     match variant {
         1 => StoredValue::Text(text),
-        2 => StoredValue::Json(text),
+        2 => serde_json::from_str::<Json>(&text).map_or(StoredValue::Unreadable, StoredValue::Json),
         3 => StoredValue::Unreadable,
         _ => StoredValue::Missing,
     }
-}
-
-/// The four keys as `store::save` writes a session (strings as text, everything else as JSON).
-fn saved_values(session: &StoredSession) -> [(&'static str, StoredValue); 4] {
-    let json = |value: &Option<Json>| match value {
-        None => StoredValue::Missing,
-        Some(Json::String(text)) => StoredValue::Text(text.clone()),
-        Some(other) => StoredValue::Json(other.to_text()),
-    };
-    [
-        (KEY_TOKEN, StoredValue::Text(session.token.as_str().to_owned())),
-        (KEY_UID, json(&session.uid)),
-        (KEY_USER_INFO, json(&session.user_info)),
-        (KEY_EXPIRES_AT, session.expires_at_ms.map_or(StoredValue::Missing, |ms| StoredValue::Json(decimal(ms)))),
-    ]
 }

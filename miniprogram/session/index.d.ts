@@ -99,16 +99,18 @@ export interface InitOptions {
   checkTrustMs?: number;
   /** Path of the module inside the package. Default '/session/session_bg.wasm.br'. */
   wasmPath?: string;
-  /** Loading text during login; '' shows none. Default '登陆中'. */
+  /** Loading text during login; '' shows none. Default '登录中' (the seeds wrote '登陆中'). */
   loginLoadingText?: string;
-  /** Loading text during logout; '' shows none. Default '退出登陆中'. */
+  /** Loading text during logout; '' shows none. Default '正在退出' (the seeds wrote '退出登陆中'). */
   logoutLoadingText?: string;
   /** Timeout of each server call in ms. Default 15000 (wx.request's own maximum is 60000). */
   timeoutMs?: number;
 }
 
+/** The stored session, as login() resolves it and getSession() returns it. */
 export interface LoginResult {
   token: string;
+  /** As the server sent it. Numbers above 2^53 lose digits in JavaScript: send such ids as strings. */
   uid?: string | number;
   userInfo?: Record<string, unknown>;
   /** Epoch ms after which the token counts as expired (from the server's expiresIn). */
@@ -160,6 +162,11 @@ export function checkHasLogined(): Promise<boolean>;
 export function logout(options?: LogoutOptions): Promise<LogoutResult>;
 /** The current token, or null when logged out. Throws NOT_INITIALIZED before init has finished. */
 export function getToken(): string | null;
+/**
+ * The stored session (token, uid, userInfo, expiresAt), or null when logged out. Synchronous, one
+ * storage read while the token is unchanged. Throws NOT_INITIALIZED before init has finished.
+ */
+export function getSession(): LoginResult | null;
 /** wx.request's options, plus `loadingText`. A `url` starting with '/' is resolved against baseUrl. */
 export interface RequestOptions {
   url: string;
@@ -185,6 +192,30 @@ export interface RequestResult {
  * with a coded error carrying `status` and the server's message.
  */
 export function request(options: RequestOptions): Promise<RequestResult>;
+/** wx.uploadFile's options, plus `loadingText`. A `url` starting with '/' is resolved against baseUrl. */
+export interface UploadFileOptions {
+  url: string;
+  filePath: string;
+  /** The multipart field name of the file. */
+  name: string;
+  header?: Record<string, string>;
+  formData?: Record<string, unknown>;
+  timeout?: number;
+  /** Shows wx.showLoading with this title while the upload (and any re-login) runs. */
+  loadingText?: string;
+}
+
+export interface UploadFileResult {
+  statusCode: number;
+  /** The server's answer: parsed when it is JSON, else the text as wx.uploadFile gives it. */
+  data: unknown;
+}
+
+/**
+ * wx.uploadFile with request()'s guarantees: the token only to baseUrl's origin, one shared
+ * re-login and replay on "session invalid", coded errors, loading text.
+ */
+export function uploadFile(options: UploadFileOptions): Promise<UploadFileResult>;
 /** Subscribes to session changes; returns the unsubscribe function. */
 export function onChange(listener: (event: ChangeEvent) => void): () => void;
 

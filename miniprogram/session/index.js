@@ -63,7 +63,9 @@ function init(options) {
     .instantiate(opts.wasmPath || DEFAULT_WASM_PATH)
     .then(
       (wasm) => {
-        session = new wasm.Session(opts); // throws INVALID_OPTIONS naming the bad option
+        // `wx` from this module's scope: bundlers (Taro's webpack) swap the global object the
+        // glue would otherwise search. Throws INVALID_OPTIONS naming the bad option.
+        session = new wasm.Session(opts, typeof wx === 'object' && wx !== null ? wx : undefined);
         session.setListener(dispatch);
         session.start(); // retries a logout the server never confirmed (see README)
       },
@@ -100,10 +102,16 @@ module.exports = {
   checkHasLogined: () => ready().then((s) => s.checkHasLogined()),
   logout: (options) => ready().then((s) => s.logout(options || {})),
   request: (options) => ready().then((s) => s.request(options || {})),
+  uploadFile: (options) => ready().then((s) => s.uploadFile(options || {})),
   /** Synchronous; throws NOT_INITIALIZED until init has finished. */
   getToken() {
     if (!session) throw sessionError(ERROR_CODES.NOT_INITIALIZED, 'the session is not initialised yet');
     return session.getToken() || null;
+  },
+  /** Synchronous: `{ token, uid?, userInfo?, expiresAt? }` or null; throws NOT_INITIALIZED until init has finished. */
+  getSession() {
+    if (!session) throw sessionError(ERROR_CODES.NOT_INITIALIZED, 'the session is not initialised yet');
+    return session.getSession();
   },
   /** Calls `listener(event)` on login, logout, expiry and server-side invalidation; returns an unsubscribe function. */
   onChange(listener) {

@@ -1,11 +1,11 @@
 /**
  * What the pages show about the current user, and the account calls behind the account page.
  *
- * The session keeps the token (getToken) and stores the login answer under the storage keys
- * `userInfo` and `uid` (the seeds read those keys the same way): that gives a first view at once.
- * The server's profile (`GET /user/profile`) is the truth for 昵称, 头像 and 手机号码, so the pages
- * replace that first view with the profile as soon as it arrives. Every page renders the one view
- * shape below, so they agree on what "logged in" looks like.
+ * The session hands out what it stored at login (getSession: token, uid, userInfo); pages never
+ * read its storage keys themselves. That gives a first view at once. The server's profile
+ * (`GET /user/profile`) is the truth for 昵称, 头像 and 手机号码, so the pages replace that first view
+ * with the profile as soon as it arrives. Every page renders the one view shape below, so they
+ * agree on what "logged in" looks like.
  *
  * The profile calls go through `session.request` / `session.uploadFile`, which attach the token and
  * re-log in once when the server says the session is invalid. Because such a re-login first reports
@@ -14,7 +14,7 @@
  */
 'use strict';
 
-const session = require('../session/index.js');
+const session = require('wx-session');
 const config = require('../config.js');
 
 /** The logged-out view. */
@@ -46,8 +46,8 @@ function accountView(uid, userInfo) {
  */
 function profileView(profile) {
   const p = profile && typeof profile === 'object' ? profile : {};
-  const stored = wx.getStorageSync('userInfo');
-  const info = stored && typeof stored === 'object' ? stored : {};
+  const stored = session.getSession();
+  const info = stored && stored.userInfo && typeof stored.userInfo === 'object' ? stored.userInfo : {};
   return {
     loggedIn: true,
     uid: p.uid === undefined || p.uid === null ? '' : String(p.uid),
@@ -71,8 +71,8 @@ function currentAccount() {
     .then(() => session.ready())
     .then(
       () => {
-        if (!session.getToken()) return LOGGED_OUT;
-        return accountView(wx.getStorageSync('uid'), wx.getStorageSync('userInfo'));
+        const stored = session.getSession();
+        return stored ? accountView(stored.uid, stored.userInfo) : LOGGED_OUT;
       },
       () => LOGGED_OUT
     );

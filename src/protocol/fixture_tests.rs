@@ -7,6 +7,7 @@ use crate::error::SessionError;
 use crate::json::Json;
 use crate::platform::{HttpRequest, HttpResponse, LoginCode};
 use crate::store::Token;
+use crate::testing::{body_text, json, json_text, response as answer_of};
 
 const FIXTURES: [&str; 4] = [
     include_str!("../../tests/fixtures/protocols/default.json"),
@@ -20,10 +21,8 @@ fn text<'a>(json: &'a Json, path: &str) -> Option<&'a str> {
 }
 
 fn response(exchange: &Json) -> HttpResponse {
-    HttpResponse {
-        status: exchange.pointer("response.status").and_then(Json::as_u64).unwrap() as u16,
-        body: text(exchange, "response.body").unwrap().to_owned(),
-    }
+    let status = exchange.pointer("response.status").and_then(Json::as_u64).unwrap() as u16;
+    answer_of(status, text(exchange, "response.body").unwrap())
 }
 
 fn assert_request_matches(name: &str, base: &str, built: &HttpRequest, exchange: &Json) {
@@ -32,7 +31,7 @@ fn assert_request_matches(name: &str, base: &str, built: &HttpRequest, exchange:
     url.push_str(text(recorded, "url").unwrap());
     assert_eq!(built.method.as_str(), text(recorded, "method").unwrap(), "{name}");
     assert_eq!(built.url, url, "{name}");
-    assert_eq!(built.body.as_ref().map(|b| b.text()), text(recorded, "body"), "{name}");
+    assert_eq!(built.body.as_ref().map(body_text).as_deref(), text(recorded, "body"), "{name}");
     assert_eq!(built.body.as_ref().map(|b| b.content_type()), text(recorded, "contentType"), "{name}");
     if let Some(Json::Array(header)) = recorded.get("header") {
         let pair = (header[0].as_str().unwrap().to_owned(), header[1].as_str().unwrap().to_owned());
@@ -54,7 +53,7 @@ fn assert_error(name: &str, error: &SessionError, expect: &Json) {
 
 fn assert_grant(name: &str, grant: &LoginGrant, expect: &Json) {
     assert_eq!(grant.token.as_str(), text(expect, "token").unwrap(), "{name}");
-    assert_eq!(grant.uid.as_ref().map(Json::to_text).as_deref(), text(expect, "uid"), "{name}");
+    assert_eq!(grant.uid.as_ref().map(json_text).as_deref(), text(expect, "uid"), "{name}");
     let nick = grant.user_info.as_ref().and_then(|u| text(u, "nickName"));
     assert_eq!(nick, text(expect, "nickName"), "{name}");
     assert_eq!(grant.expires_in_s, expect.get("expiresIn").and_then(Json::as_u64), "{name}");
@@ -64,7 +63,7 @@ fn assert_grant(name: &str, grant: &LoginGrant, expect: &Json) {
 fn every_protocol_matches_its_fixtures() {
     let token = Token::parse("TOKEN-1").unwrap();
     for fixture in FIXTURES {
-        let fixture = Json::parse(fixture).unwrap();
+        let fixture = json(fixture);
         let name = text(&fixture, "protocol").unwrap();
         let base = text(&fixture, "baseUrl").unwrap();
         let protocol = presets::preset(name, base).unwrap();
@@ -76,7 +75,7 @@ fn every_protocol_matches_its_fixtures() {
             let answer = response(exchange);
             match exchange_name.split('_').next().unwrap() {
                 "login" => {
-                    assert_request_matches(&label, base, &protocol.login_request(&LoginCode("CODE-1".into()), &[]), exchange);
+                    assert_request_matches(&label, base, &protocol.login_request(&LoginCode("CODE-1".into()), &[]).unwrap(), exchange);
                     match protocol.decode_login(&answer) {
                         Ok(grant) => assert_grant(&label, &grant, expect),
                         Err(error) => assert_error(&label, &error, expect),
@@ -118,7 +117,7 @@ fn the_egg_server_has_no_check_endpoint() {
 fn failures_common_to_every_protocol() {
     for name in presets::NAMES {
         let protocol = presets::preset(name, "https://x.example.com").unwrap();
-        let at = |status: u16, body: &str| HttpResponse { status, body: body.to_owned() };
+        let at = |status: u16, body: &str| answer_of(status, body);
         let code = |r: HttpResponse| protocol.decode_login(&r).unwrap_err().code();
         assert_eq!(code(at(502, "<html>bad gateway</html>")), "SERVER_ERROR", "{name}");
         assert_eq!(code(at(200, "<html>login</html>")), "BAD_RESPONSE", "{name}");

@@ -1,5 +1,5 @@
 //! How one kind of server speaks: building the login / check / logout requests and decoding their
-//! answers. Pure functions of text in, values out — no `wx`, no JavaScript — so every decoder is
+//! answers. Pure functions of answers in, values out — no `wx`, no JavaScript — so every decoder is
 //! tested natively and fuzzed.
 
 pub mod presets;
@@ -12,7 +12,7 @@ pub use spec::ProtocolSpec;
 
 use crate::error::{ServerAnswer, ServerMessage, SessionError};
 use crate::json::Json;
-use crate::platform::{HttpRequest, HttpResponse, LoginCode};
+use crate::platform::{HttpRequest, HttpResponse, LoginCode, Payload};
 use crate::store::Token;
 
 /// What a successful server login grants.
@@ -53,7 +53,8 @@ pub trait ServerProtocol {
     fn base_url(&self) -> &str;
     /// The request that exchanges a `wx.login` code for a token; `fields` are the app's extra
     /// login fields (litemall's `userInfo`, a referrer...), overriding the protocol's constants.
-    fn login_request(&self, code: &LoginCode, fields: &[(String, Json)]) -> HttpRequest;
+    /// Fails with `INVALID_OPTIONS` for fields the protocol cannot send (an object in a form).
+    fn login_request(&self, code: &LoginCode, fields: &[(String, Json)]) -> Result<HttpRequest, SessionError>;
     /// Decodes the login answer.
     fn decode_login(&self, response: &HttpResponse) -> Result<LoginGrant, SessionError>;
     /// The request that asks whether a token is valid; `None` if the server has no such endpoint.
@@ -66,6 +67,9 @@ pub trait ServerProtocol {
     fn decode_logout(&self, response: &HttpResponse) -> Result<Revocation, SessionError>;
     /// Whether an answer to one of the app's own requests says the session is invalid.
     fn says_session_invalid(&self, response: &HttpResponse) -> bool;
+    /// The body fields [`ServerProtocol::says_session_invalid`] reads (`code` for API工厂); with
+    /// [`MESSAGE_PATHS`] on a failure, all the session ever reads of an app's reply.
+    fn reply_paths(&self) -> Vec<&str>;
     /// The header carrying the token on the app's own requests, if it travels in a header.
     fn token_header(&self, token: &Token) -> Option<(String, String)>;
     /// The query parameter carrying the token on the app's own requests, if it travels in the query.
@@ -83,19 +87,23 @@ pub fn endpoint(base_url: &str, path: &str) -> String {
     url
 }
 
-/// Reads `{"error": {"code": "...", "message": "..."}}`, or a flat `{"code", "message"}` /
-/// `{"errmsg"}` shape many servers use, from an error answer.
-pub fn server_message(body: &str) -> Option<ServerMessage> {
-    let json = Json::parse(body).ok()?;
-    let holder = json.get("error").filter(|e| e.is_object()).unwrap_or(&json);
-    let text = |keys: &[&str]| keys.iter().find_map(|k| holder.get(k).and_then(Json::as_id_text)).map(str::to_owned);
+/// Where error answers put their code and message: `{"error": {"code", "message"}}` (ours), or a
+/// flat `{"code", "message"}` / `{"errno", "errmsg"}` / `{"msg"}` shape many servers use.
+pub const MESSAGE_PATHS: [&str; 8] =
+    ["error.code", "error.message", "code", "errno", "errcode", "message", "msg", "errmsg"];
+
+/// Reads what the server said from an error answer (see [`MESSAGE_PATHS`]).
+pub fn server_message(payload: &Payload) -> Option<ServerMessage> {
+    let json = payload.json()?;
+    let holder = json.get("error").filter(|e| e.is_object()).unwrap_or(json);
+    let text = |keys: &[&str]| keys.iter().find_map(|k| holder.get(k).and_then(Json::id_text));
     let said = ServerMessage { code: text(&["code", "errno", "errcode"]), message: text(&["message", "msg", "errmsg"]) };
     (said.code.is_some() || said.message.is_some()).then_some(said)
 }
 
 /// The answer's status with whatever the server said.
 pub fn answer(response: &HttpResponse) -> ServerAnswer {
-    ServerAnswer { status: response.status, said: server_message(&response.body) }
+    ServerAnswer { status: response.status, said: server_message(&response.payload) }
 }
 
 /// Turns a non-success answer into the error a caller can act on: 5xx → `SERVER_ERROR`,
@@ -108,18 +116,47 @@ pub fn failure(response: &HttpResponse) -> SessionError {
     }
 }
 
-/// Parses a success body that must be JSON; HTML error pages and garbage become `BAD_RESPONSE`.
-pub fn json_body(response: &HttpResponse) -> Result<Json, SessionError> {
-    Json::parse(&response.body).map_err(|e| SessionError::BadResponse {
-        status: response.status,
-        detail: if response.body.trim_start().starts_with('<') {
-            "the server answered HTML instead of JSON".to_owned()
-        } else {
-            let mut detail = String::from("the body is not JSON: ");
-            detail.push_str(e.reason);
-            detail
-        },
-    })
+/// A success body that must be JSON; HTML error pages and garbage become `BAD_RESPONSE`.
+pub fn json_body(response: &HttpResponse) -> Result<&Json, SessionError> {
+    match &response.payload {
+        Payload::Json(json) => Ok(json),
+        Payload::Text(text) => Err(SessionError::BadResponse {
+            status: response.status,
+            detail: if looks_like_html(text) {
+                "the server answered HTML instead of JSON".to_owned()
+            } else if text.trim().is_empty() {
+                "the body is empty".to_owned()
+            } else {
+                "the body is not JSON".to_owned()
+            },
+        }),
+    }
+}
+
+/// Whether a text answer is an HTML page (a proxy's error page, a login wall...).
+pub fn looks_like_html(text: &str) -> bool {
+    text.trim_start().starts_with('<')
+}
+
+/// `url` with `query` (already encoded) added: after any existing query, before any `#fragment`
+/// (a token appended after the fragment would never reach the server).
+pub fn append_query(url: &str, query: &str) -> String {
+    let (base, fragment) = match url.find('#') {
+        Some(at) => url.split_at(at),
+        None => (url, ""),
+    };
+    let mut out = String::with_capacity(url.len() + query.len() + 1);
+    out.push_str(base);
+    if !query.is_empty() {
+        if !base.contains('?') {
+            out.push('?');
+        } else if !base.ends_with(['?', '&']) {
+            out.push('&');
+        }
+        out.push_str(query);
+    }
+    out.push_str(fragment);
+    out
 }
 
 /// Whether the status is 2xx.
@@ -148,4 +185,19 @@ pub fn origin(url: &str) -> Option<String> {
 /// Whether `url` is on the same origin as `base_url` (the only place the token may go).
 pub fn same_origin(url: &str, base_url: &str) -> bool {
     matches!((origin(url), origin(base_url)), (Some(a), Some(b)) if a == b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::append_query;
+
+    #[test]
+    fn a_query_goes_before_the_fragment() {
+        assert_eq!(append_query("https://a.b/x", "t=1"), "https://a.b/x?t=1");
+        assert_eq!(append_query("https://a.b/x?a=1", "t=1"), "https://a.b/x?a=1&t=1");
+        assert_eq!(append_query("https://a.b/x?", "t=1"), "https://a.b/x?t=1");
+        assert_eq!(append_query("https://a.b/x#top", "t=1"), "https://a.b/x?t=1#top");
+        assert_eq!(append_query("https://a.b/x?a=1#p?q", "t=1"), "https://a.b/x?a=1&t=1#p?q");
+        assert_eq!(append_query("https://a.b/x#top", ""), "https://a.b/x#top");
+    }
 }

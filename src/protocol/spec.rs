@@ -4,10 +4,10 @@
 //! described with the same fields from `init({ protocol: {...} })`. One engine, many dialects: the
 //! decoding rules are written (and fuzzed) once.
 
-use super::{answer, failure, is_success, json_body, LoginGrant, Revocation, ServerProtocol, TokenStatus};
+use super::{answer, append_query, failure, is_success, json_body, looks_like_html, LoginGrant, Revocation, ServerProtocol, TokenStatus};
 use crate::error::{ServerAnswer, SessionError};
-use crate::json::Json;
-use crate::platform::{Body, HttpRequest, HttpResponse, LoginCode, Method, Purpose};
+use crate::json::{number_text, Json};
+use crate::platform::{Body, HttpRequest, HttpResponse, LoginCode, Method, Payload, Purpose};
 use crate::store::Token;
 
 /// How request bodies are encoded.
@@ -35,26 +35,31 @@ pub enum TokenPlacement {
     Body(String),
 }
 
-/// A field of a JSON answer compared against accepted values, written as JSON text
-/// (`0`, `10000`, `true`, `"ok"`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A field of a JSON answer compared against accepted values (`0`, `10000`, `true`, `"ok"`).
+/// Types must agree: the string `"0"` is not the number `0`.
+#[derive(Debug, Clone, PartialEq)]
 pub struct FieldMatch {
     /// Dotted path, e.g. `code`, `data.valid`.
     pub path: String,
-    /// Accepted values as compact JSON text.
-    pub values: Vec<String>,
+    /// Accepted values.
+    pub values: Vec<Json>,
 }
 
 impl FieldMatch {
-    /// A match on `path` against values given as JSON text.
-    pub fn new(path: &str, values: &[&str]) -> FieldMatch {
-        FieldMatch { path: path.to_owned(), values: values.iter().map(|v| (*v).to_owned()).collect() }
+    /// A match on `path` against numbers (API codes such as `0`, `2000`).
+    pub fn numbers(path: &str, values: &[f64]) -> FieldMatch {
+        FieldMatch { path: path.to_owned(), values: values.iter().map(|v| Json::Number(*v)).collect() }
+    }
+
+    /// A match on `path` against a boolean.
+    pub fn boolean(path: &str, value: bool) -> FieldMatch {
+        FieldMatch { path: path.to_owned(), values: vec![Json::Bool(value)] }
     }
 
     /// `Some(true)` on a match, `Some(false)` when the field holds something else, `None` when absent.
     pub fn test(&self, body: Option<&Json>) -> Option<bool> {
         let value = body?.pointer(&self.path)?;
-        Some(self.values.contains(&value.to_text()))
+        Some(self.values.contains(value))
     }
 }
 
@@ -120,9 +125,9 @@ pub struct ProtocolSpec {
 }
 
 /// What an answer amounts to under a spec.
-enum Verdict {
+enum Verdict<'a> {
     /// Success, with the body if it was JSON.
-    Ok(Option<Json>),
+    Ok(Option<&'a Json>),
     /// The session is invalid.
     Invalid(ServerAnswer),
     /// The user must register.
@@ -132,24 +137,24 @@ enum Verdict {
 }
 
 impl ProtocolSpec {
-    fn verdict(&self, response: &HttpResponse) -> Verdict {
-        let body = Json::parse(&response.body).ok();
+    fn verdict<'a>(&self, response: &'a HttpResponse) -> Verdict<'a> {
+        let body = response.payload.json();
         if self.invalid_statuses.contains(&response.status)
-            || self.invalid_field.as_ref().and_then(|m| m.test(body.as_ref())) == Some(true)
+            || self.invalid_field.as_ref().and_then(|m| m.test(body)) == Some(true)
         {
             return Verdict::Invalid(answer(response));
         }
-        if self.not_registered.as_ref().and_then(|m| m.test(body.as_ref())) == Some(true) {
+        if self.not_registered.as_ref().and_then(|m| m.test(body)) == Some(true) {
             return Verdict::NotRegistered(answer(response));
         }
         if !is_success(response.status) {
             return Verdict::Failed(failure(response));
         }
         if let Some(success) = &self.success {
-            if body.is_none() {
-                return Verdict::Failed(json_body(response).err().unwrap_or(bad(response, "the body is not JSON")));
+            if let Err(error) = json_body(response) {
+                return Verdict::Failed(error);
             }
-            match success.test(body.as_ref()) {
+            match success.test(body) {
                 Some(true) => {}
                 Some(false) => return Verdict::Failed(SessionError::ServerRejected(answer(response))),
                 None => return Verdict::Failed(bad(response, "the answer lacks the protocol's success field")),
@@ -195,7 +200,7 @@ impl ServerProtocol for ProtocolSpec {
         &self.base_url
     }
 
-    fn login_request(&self, code: &LoginCode, fields: &[(String, Json)]) -> HttpRequest {
+    fn login_request(&self, code: &LoginCode, fields: &[(String, Json)]) -> Result<HttpRequest, SessionError> {
         let mut builder = self.request(&self.login, Purpose::Login);
         let code = (self.code_field.clone(), Json::String(code.0.clone()));
         let in_query = self.code_in_query || self.login.method == Method::Get;
@@ -206,12 +211,18 @@ impl ServerProtocol for ProtocolSpec {
         }
         let constants = self.login_fields.iter().filter(|(name, _)| !fields.iter().any(|(given, _)| given == name));
         let extra: Vec<(String, Json)> = constants.chain(fields.iter()).filter(|(name, _)| *name != self.code_field).cloned().collect();
+        if (in_query || self.format == BodyFormat::Form) && !extra.iter().all(|(_, v)| v.is_scalar()) {
+            return Err(SessionError::invalid_option(
+                "fields",
+                "this protocol sends login fields in a form or query string: strings, numbers and booleans only",
+            ));
+        }
         if in_query {
             builder.query.extend(extra);
         } else {
             builder.fields.extend(extra);
         }
-        builder.build(self.format)
+        Ok(builder.build(self.format))
     }
 
     fn decode_login(&self, response: &HttpResponse) -> Result<LoginGrant, SessionError> {
@@ -222,22 +233,21 @@ impl ServerProtocol for ProtocolSpec {
             Verdict::Failed(error) => return Err(error),
         };
         let token = if self.token_path.is_empty() {
-            // The whole answer is the token: a JSON string, or bare text.
-            match &body {
-                Some(Json::String(text)) => Token::parse(text),
-                Some(_) => None,
-                None if !response.body.trim_start().starts_with('<') => Token::parse(response.body.trim()),
-                None => None,
+            // The whole answer is the token: a JSON string, or bare text — never an HTML page,
+            // an object or a number.
+            match &response.payload {
+                Payload::Json(Json::String(text)) => Token::parse(text),
+                Payload::Text(text) if !looks_like_html(text) => Token::parse(text.trim()),
+                Payload::Json(_) | Payload::Text(_) => None,
             }
         } else {
-            let body = body.as_ref().ok_or_else(|| json_body(response).err().unwrap_or(bad(response, "not JSON")))?;
-            body.pointer(&self.token_path).and_then(Json::as_str).and_then(Token::parse)
+            json_body(response)?.pointer(&self.token_path).and_then(Json::as_str).and_then(Token::parse)
         };
         let token = token.ok_or_else(|| bad(response, "the answer has no usable token"))?;
-        let field = |path: &Option<String>| path.as_deref().and_then(|p| body.as_ref()?.pointer(p));
+        let field = |path: &Option<String>| path.as_deref().and_then(|p| body?.pointer(p));
         Ok(LoginGrant {
             token,
-            uid: field(&self.uid_path).filter(|u| u.as_id_text().is_some()).cloned(),
+            uid: field(&self.uid_path).filter(|u| u.id_text().is_some()).cloned(),
             user_info: field(&self.user_info_path).filter(|u| u.is_object()).cloned(),
             expires_in_s: field(&self.expires_in_path).and_then(Json::as_u64),
         })
@@ -254,11 +264,12 @@ impl ServerProtocol for ProtocolSpec {
             Verdict::Failed(error) => Err(error),
             Verdict::Ok(body) => match &self.check_valid {
                 None => Ok(TokenStatus::Valid),
-                Some(valid) => match valid.test(body.as_ref()) {
+                Some(valid) => match valid.test(body) {
                     Some(true) => Ok(TokenStatus::Valid),
                     Some(false) => Ok(TokenStatus::Invalid),
-                    None if body.is_none() => Err(json_body(response).err().unwrap_or(bad(response, "not JSON"))),
-                    None => Err(bad(response, "the answer does not say whether the token is valid")),
+                    None => Err(json_body(response).err().unwrap_or_else(|| {
+                        bad(response, "the answer does not say whether the token is valid")
+                    })),
                 },
             },
         }
@@ -271,6 +282,10 @@ impl ServerProtocol for ProtocolSpec {
 
     fn says_session_invalid(&self, response: &HttpResponse) -> bool {
         matches!(self.verdict(response), Verdict::Invalid(_))
+    }
+
+    fn reply_paths(&self) -> Vec<&str> {
+        self.invalid_field.iter().map(|m| m.path.as_str()).collect()
     }
 
     fn token_header(&self, token: &Token) -> Option<(String, String)> {
@@ -318,19 +333,19 @@ impl RequestBuilder {
     fn build(self, format: BodyFormat) -> HttpRequest {
         let mut url = self.url;
         if !self.query.is_empty() {
-            url.push(if url.contains('?') { '&' } else { '?' });
-            url.push_str(&form_encode(&self.query));
+            url = append_query(&url, &form_encode(&self.query));
         }
         let body = match (self.fields.is_empty(), format) {
             (true, _) => None,
-            (false, BodyFormat::Json) => Some(Body::Json(Json::Object(self.fields).to_text())),
+            (false, BodyFormat::Json) => Some(Body::Json(Json::Object(self.fields))),
             (false, BodyFormat::Form) => Some(Body::Form(form_encode(&self.fields))),
         };
         HttpRequest { purpose: self.purpose, method: self.method, url, headers: self.headers, body }
     }
 }
 
-/// `a=1&b=x%20y`: strings as they are, other values as their JSON text.
+/// `a=1&b=x%20y`: strings as they are, numbers and booleans as JavaScript prints them, `null` as
+/// nothing (objects and arrays are refused before they get here).
 pub fn form_encode(pairs: &[(String, Json)]) -> String {
     let mut out = String::new();
     for (i, (name, value)) in pairs.iter().enumerate() {
@@ -341,7 +356,9 @@ pub fn form_encode(pairs: &[(String, Json)]) -> String {
         out.push('=');
         match value {
             Json::String(text) => percent_encode(text, &mut out),
-            other => percent_encode(&other.to_text(), &mut out),
+            Json::Number(n) => percent_encode(&number_text(*n), &mut out),
+            Json::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Json::Null | Json::Array(_) | Json::Object(_) => {}
         }
     }
     out

@@ -7,22 +7,36 @@
 
 use std::cell::RefCell;
 
+use gloo_utils::errors::JsError;
 use js_sys::{Array, Function, Object, Promise, Reflect, JSON};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
+use crate::bridge::to_js;
 use crate::error::SessionError;
+use crate::json::Json;
 use crate::platform::{
-    AppCall, HttpRequest, HttpResponse, LoginCode, Platform, Purpose, Refresh, SessionEvent, StoredValue, TokenOnRequest,
+    AppCall, Body, HttpRequest, HttpResponse, LoginCode, Payload, Platform, Purpose, Refresh, SessionEvent, StoredValue,
+    TokenOnRequest,
 };
+use crate::protocol::append_query;
 use crate::protocol::spec::percent_encode;
 
-/// Keys of `request(options)` that belong to the session, not to `wx.request`.
+/// Keys of `request(options)` / `uploadFile(options)` that belong to the session, not to `wx`.
 pub const SESSION_REQUEST_KEYS: [&str; 4] = ["loadingText", "success", "fail", "complete"];
 
-impl AppCall for Object {
+/// One of the app's own calls: `wx.request`'s or `wx.uploadFile`'s options, URL made absolute.
+#[derive(Debug)]
+pub struct WxCall {
+    /// The options, a copy of the app's object.
+    pub options: Object,
+    /// `wx.uploadFile` rather than `wx.request`.
+    pub upload: bool,
+}
+
+impl AppCall for WxCall {
     fn url(&self) -> String {
-        get(self, "url").as_string().unwrap_or_default()
+        get(&self.options, "url").as_string().unwrap_or_default()
     }
 }
 
@@ -41,11 +55,11 @@ pub struct WxPlatform {
 }
 
 impl WxPlatform {
-    /// Binds to the global `wx`; `adapter` is the `protocol.adaptAnswer` hook, if any.
-    pub fn from_global(timeout_ms: u32, adapter: Option<Function>) -> Result<WxPlatform, SessionError> {
-        let wx = Reflect::get(&js_sys::global(), &JsValue::from_str("wx"))
-            .ok()
-            .and_then(|wx| wx.dyn_into::<Object>().ok())
+    /// Binds to `wx` as given, else to the global `wx`; `adapter` is the `protocol.adaptAnswer`
+    /// hook, if any.
+    pub fn new(wx: Option<Object>, timeout_ms: u32, adapter: Option<Function>) -> Result<WxPlatform, SessionError> {
+        let wx = wx
+            .or_else(|| Reflect::get(&js_sys::global(), &JsValue::from_str("wx")).ok()?.dyn_into::<Object>().ok())
             .ok_or_else(|| unavailable("*", "the global `wx` object is missing"))?;
         Ok(WxPlatform { wx, timeout_ms, listener: RefCell::new(None), adapter })
     }
@@ -53,22 +67,27 @@ impl WxPlatform {
     /// Runs the `adaptAnswer` hook: `{purpose, status, body}` in, `{status?, body?}` out. The
     /// protocol then judges the adapted answer, so a backend the configuration cannot describe is
     /// made to look like one it can. A hook that throws makes the answer `BAD_RESPONSE`.
-    fn adapt(&self, purpose: Purpose, answer: HttpResponse) -> Result<HttpResponse, SessionError> {
-        let Some(adapter) = &self.adapter else { return Ok(answer) };
+    fn adapt(&self, purpose: Purpose, status: u16, body: String) -> Result<(u16, String), SessionError> {
+        let Some(adapter) = &self.adapter else { return Ok((status, body)) };
         let given = Object::new();
         set(&given, "purpose", &JsValue::from_str(purpose.as_str()));
-        set(&given, "status", &JsValue::from(answer.status));
-        set(&given, "body", &JsValue::from_str(&answer.body));
-        let adapted = adapter.call1(&JsValue::UNDEFINED, &given).map_err(|e| SessionError::BadResponse {
-            status: answer.status,
-            detail: describe(&e),
-        })?;
-        let status = get(&adapted, "status");
-        let body = get(&adapted, "body");
-        Ok(HttpResponse {
-            status: status.as_f64().filter(|s| (0.0..1000.0).contains(s)).map_or(answer.status, |s| s as u16),
-            body: if body.is_undefined() { answer.body } else { text_of(&body) },
-        })
+        set(&given, "status", &JsValue::from(status));
+        set(&given, "body", &JsValue::from_str(&body));
+        let adapted = adapter
+            .call1(&JsValue::UNDEFINED, &given)
+            .map_err(|e| SessionError::BadResponse { status, detail: describe(&e) })?;
+        let new_status = get(&adapted, "status");
+        let new_body = get(&adapted, "body");
+        Ok((
+            new_status.as_f64().filter(|s| (0.0..1000.0).contains(s)).map_or(status, |s| s as u16),
+            if new_body.is_undefined() { body } else { text_of(&new_body) },
+        ))
+    }
+
+    /// A whole server answer, adapted if the app asked for it, its body parsed by the JS engine.
+    fn answer(&self, purpose: Purpose, reply: &JsValue) -> Result<HttpResponse, SessionError> {
+        let (status, body) = self.adapt(purpose, status_of(reply), text_of(&get(reply, "data")))?;
+        Ok(HttpResponse { status, payload: parse_payload(body) })
     }
 
     /// Sets the function that receives change events.
@@ -96,7 +115,7 @@ impl WxPlatform {
 
     /// Calls a callback-style `wx` API: resolves with what `success` got, fails with what `fail` got.
     async fn call_async(&self, name: &str, options: &Object) -> Result<JsValue, JsValue> {
-        let function = self.api(name).map_err(|e| JsValue::from_str(&e.message()))?;
+        let function = self.api(name).map_err(|e| JsValue::from_str(&e.to_string()))?;
         let promise = Promise::new(&mut |resolve, reject| {
             set(options, "success", &resolve);
             set(options, "fail", &reject);
@@ -109,28 +128,27 @@ impl WxPlatform {
 }
 
 impl Platform for WxPlatform {
-    type Call = Object;
+    type Call = WxCall;
     type Reply = JsValue;
 
-    async fn send_call(&self, call: &Object, token: Option<&TokenOnRequest>) -> Result<JsValue, SessionError> {
+    async fn send_call(&self, call: &WxCall, token: Option<&TokenOnRequest>) -> Result<JsValue, SessionError> {
         // A copy: the app's options object is never modified.
-        let options = Object::assign(&Object::new(), call);
+        let options = Object::assign(&Object::new(), &call.options);
         for key in SESSION_REQUEST_KEYS {
             let _ = Reflect::delete_property(&options, &JsValue::from_str(key));
         }
         let header = Object::new();
-        if let Ok(given) = get(call, "header").dyn_into::<Object>() {
+        if let Ok(given) = get(&call.options, "header").dyn_into::<Object>() {
             Object::assign(&header, &given);
         }
         match token {
             Some(TokenOnRequest::Header(name, value)) => set(&header, name, &JsValue::from_str(value)),
             Some(TokenOnRequest::Query(name, value)) => {
-                let mut url = call.url();
-                url.push(if url.contains('?') { '&' } else { '?' });
-                percent_encode(name, &mut url);
-                url.push('=');
-                percent_encode(value, &mut url);
-                set(&options, "url", &JsValue::from_str(&url));
+                let mut pair = String::new();
+                percent_encode(name, &mut pair);
+                pair.push('=');
+                percent_encode(value, &mut pair);
+                set(&options, "url", &JsValue::from_str(&append_query(&call.url(), &pair)));
             }
             None => {}
         }
@@ -138,16 +156,41 @@ impl Platform for WxPlatform {
         if get(&options, "timeout").is_undefined() {
             set(&options, "timeout", &JsValue::from(self.timeout_ms));
         }
-        self.call_async("request", &options).await.map_err(|e| SessionError::Network(describe(&e)))
+        let api = if call.upload { "uploadFile" } else { "request" };
+        let reply = self.call_async(api, &options).await.map_err(|e| SessionError::Network(describe(&e)))?;
+        if call.upload {
+            // wx.uploadFile hands the body back as text; the app gets it parsed when it is JSON, as
+            // wx.request's default dataType would.
+            if let Some(text) = get(&reply, "data").as_string() {
+                if let Ok(parsed) = JSON::parse(&text) {
+                    set(&reply, "data", &parsed);
+                }
+            }
+        }
+        Ok(reply)
     }
 
-    fn reply_summary(&self, reply: &JsValue) -> HttpResponse {
-        let summary = HttpResponse { status: status_of(reply), body: text_of(&get(reply, "data")) };
-        // An adapter that throws here leaves the reply as it was: the app gets its answer either way.
-        match self.adapt(Purpose::Request, summary.clone()) {
-            Ok(adapted) => adapted,
-            Err(_) => summary,
+    fn reply_status(&self, reply: &JsValue) -> u16 {
+        status_of(reply)
+    }
+
+    fn reply_summary(&self, reply: &JsValue, paths: &[&str]) -> HttpResponse {
+        if self.adapter.is_some() {
+            // An adapter that throws here leaves the reply as it was: the app gets its answer either way.
+            if let Ok(adapted) = self.answer(Purpose::Request, reply) {
+                return adapted;
+            }
         }
+        let status = status_of(reply);
+        if paths.is_empty() {
+            return HttpResponse { status, payload: Payload::Text(String::new()) };
+        }
+        let mut data = get(reply, "data");
+        if let Some(text) = data.as_string() {
+            // The app asked for text (or the body is not JSON): parse it only because we must look.
+            data = JSON::parse(&text).unwrap_or(JsValue::UNDEFINED);
+        }
+        HttpResponse { status, payload: Payload::Json(pick(&data, paths)) }
     }
 
     async fn login_code(&self) -> Result<LoginCode, SessionError> {
@@ -168,7 +211,8 @@ impl Platform for WxPlatform {
         let options = Object::new();
         set(&options, "url", &JsValue::from_str(&request.url));
         set(&options, "method", &JsValue::from_str(request.method.as_str()));
-        // Raw text back: the protocol decodes it, so an HTML error page is reported, not mangled.
+        // Text back, parsed below by JSON.parse: what is not JSON (an HTML error page, a bare-text
+        // token) stays text for the protocol to judge instead of being mangled or dropped.
         set(&options, "dataType", &JsValue::from_str("text"));
         set(&options, "responseType", &JsValue::from_str("text"));
         set(&options, "timeout", &JsValue::from(self.timeout_ms));
@@ -176,13 +220,19 @@ impl Platform for WxPlatform {
         for (name, value) in &request.headers {
             set(&header, name, &JsValue::from_str(value));
         }
+        // Servers behind egg-onerror and similar answer HTML errors unless JSON is asked for.
+        set(&header, "Accept", &JsValue::from_str("application/json"));
         if let Some(body) = &request.body {
             set(&header, "Content-Type", &JsValue::from_str(body.content_type()));
-            set(&options, "data", &JsValue::from_str(body.text()));
+            let data = match body {
+                Body::Json(value) => JSON::stringify(&to_js(value)).map(JsValue::from).unwrap_or(JsValue::UNDEFINED),
+                Body::Form(text) => JsValue::from_str(text),
+            };
+            set(&options, "data", &data);
         }
         set(&options, "header", &header);
         let answer = self.call_async("request", &options).await.map_err(|e| SessionError::Network(describe(&e)))?;
-        self.adapt(request.purpose, HttpResponse { status: status_of(&answer), body: text_of(&get(&answer, "data")) })
+        self.answer(request.purpose, &answer)
     }
 
     fn read(&self, key: &str) -> StoredValue {
@@ -195,9 +245,7 @@ impl Platform for WxPlatform {
     fn write(&self, key: &str, value: &StoredValue) -> Result<(), SessionError> {
         let js = match value {
             StoredValue::Text(text) => JsValue::from_str(text),
-            StoredValue::Json(text) => {
-                JSON::parse(text).map_err(|e| SessionError::StorageFailed(describe(&e)))?
-            }
+            StoredValue::Json(json) => to_js(json),
             StoredValue::Missing | StoredValue::Unreadable => {
                 self.remove(key);
                 return Ok(());
@@ -205,7 +253,7 @@ impl Platform for WxPlatform {
         };
         self.call("setStorageSync", &[&JsValue::from_str(key), &js])
             .map(|_| ())
-            .map_err(|e| SessionError::StorageFailed(e.message()))
+            .map_err(|e| SessionError::StorageFailed(e.to_string()))
     }
 
     fn remove(&self, key: &str) {
@@ -261,9 +309,9 @@ fn event_object(event: &SessionEvent) -> Object {
     let object = Object::new();
     let kind = match event {
         SessionEvent::Login { uid, user_info } => {
-            for (name, json) in [("uid", uid), ("userInfo", user_info)] {
-                if let Some(value) = json.as_deref().and_then(|text| JSON::parse(text).ok()) {
-                    set(&object, name, &value);
+            for (name, value) in [("uid", uid), ("userInfo", user_info)] {
+                if let Some(value) = value {
+                    set(&object, name, &to_js(value));
                 }
             }
             "login"
@@ -284,9 +332,59 @@ fn stored_value(value: &JsValue) -> StoredValue {
     if let Some(text) = value.as_string() {
         return if text.is_empty() { StoredValue::Missing } else { StoredValue::Text(text) };
     }
-    match JSON::stringify(value).ok().and_then(|s| s.as_string()) {
-        Some(json) => StoredValue::Json(json),
-        None => StoredValue::Unreadable,
+    match serde_wasm_bindgen::from_value::<Json>(value.clone()) {
+        Ok(json) => StoredValue::Json(json),
+        Err(_) => StoredValue::Unreadable,
+    }
+}
+
+/// A body as the protocol sees it: JSON when the JS engine can parse it, else the text itself.
+fn parse_payload(body: String) -> Payload {
+    match JSON::parse(&body).ok().map(serde_wasm_bindgen::from_value::<Json>) {
+        Some(Ok(json)) => Payload::Json(json),
+        _ => Payload::Text(body),
+    }
+}
+
+/// Just the dotted `paths` of a reply's body, as one small object (what the verdict on an app's
+/// reply reads), instead of converting a whole body the app may have asked for in megabytes.
+fn pick(data: &JsValue, paths: &[&str]) -> Json {
+    let mut picked = Json::Object(Vec::new());
+    for path in paths {
+        let mut value = data.clone();
+        for key in path.split('.') {
+            value = if value.is_object() { get(&value, key) } else { JsValue::UNDEFINED };
+        }
+        if value.is_undefined() {
+            continue;
+        }
+        if let Ok(leaf) = serde_wasm_bindgen::from_value::<Json>(value) {
+            insert(&mut picked, path, leaf);
+        }
+    }
+    picked
+}
+
+/// Puts `value` at the dotted `path` inside `root`, creating objects on the way.
+fn insert(root: &mut Json, path: &str, value: Json) {
+    let Json::Object(members) = root else { return };
+    let (head, rest) = match path.split_once('.') {
+        Some((head, rest)) => (head, Some(rest)),
+        None => (path, None),
+    };
+    let Some(rest) = rest else {
+        members.push((head.to_owned(), value));
+        return;
+    };
+    let at = match members.iter().position(|(k, _)| k == head) {
+        Some(at) => at,
+        None => {
+            members.push((head.to_owned(), Json::Object(Vec::new())));
+            members.len() - 1
+        }
+    };
+    if let Some((_, child)) = members.get_mut(at) {
+        insert(child, rest, value);
     }
 }
 
@@ -316,13 +414,16 @@ pub(crate) fn set(object: &JsValue, name: &str, value: &JsValue) {
     let _ = Reflect::set(object, &JsValue::from_str(name), value);
 }
 
-/// A readable text for whatever a `wx` callback or a throw handed us (`errMsg`, `message`, or the value).
+/// A readable text for whatever a `wx` callback or a throw handed us: WeChat's `errMsg`, a thrown
+/// `Error`'s message (read by gloo-utils' `JsError`), or the value itself.
 pub(crate) fn describe(value: &JsValue) -> String {
-    ["errMsg", "message"]
-        .iter()
-        .find_map(|k| get(value, k).as_string())
-        .or_else(|| value.as_string())
-        .unwrap_or_else(|| "unknown error".to_owned())
+    if let Some(text) = get(value, "errMsg").as_string() {
+        return text;
+    }
+    if let Ok(error) = JsError::try_from(value.clone()) {
+        return error.message;
+    }
+    get(value, "message").as_string().or_else(|| value.as_string()).unwrap_or_else(|| "unknown error".to_owned())
 }
 
 fn unavailable(api: &str, detail: &str) -> SessionError {

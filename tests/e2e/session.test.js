@@ -137,7 +137,7 @@ test('single sign-on: alice logs in on a second phone; the first phone, at its n
   assert.equal(await first.page.evaluate(() => window.__preview.app().globalData.loggedIn), false);
   const stored = await h.readStorage(first.page);
   h.SESSION_KEYS.forEach((key) => assert.equal(stored[key], undefined, `${key} removed`));
-  assert.equal(await first.page.evaluate(() => window.__preview.require('session/index.js').checkHasLogined()), false);
+  assert.equal(await first.page.evaluate(() => window.__preview.require('wx-session').checkHasLogined()), false);
 
   // Back in the foreground the page reads the session again and offers 登录.
   await first.page.locator('#dev-foreground').tap();
@@ -146,7 +146,7 @@ test('single sign-on: alice logs in on a second phone; the first phone, at its n
   await shot(first.page, 'first-phone-logged-out');
 
   // The second phone is unaffected.
-  assert.equal(await second.page.evaluate(() => window.__preview.require('session/index.js').checkHasLogined()), true);
+  assert.equal(await second.page.evaluate(() => window.__preview.require('wx-session').checkHasLogined()), true);
   assert.equal(await h.checkToken(dev.serverUrl, second.token), 200);
   await first.page.context().close();
   await second.page.context().close();

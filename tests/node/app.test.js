@@ -73,7 +73,7 @@ if (missing.length) {
     assert.ok(definition, 'app.js called App()');
     definition.onLaunch({ path: 'pages/index/index', query: {}, scene: 1001 });
     await definition.globalData.launchCheck;
-    return { sb, app: definition, session: sb.require('/session/index.js') };
+    return { sb, app: definition, session: sb.require('wx-session') };
   }
 
   /** Logs a user in on the server and leaves the session in storage, as a previous launch would. */
@@ -86,8 +86,7 @@ if (missing.length) {
     });
     const answer = JSON.parse(plan.body);
     sb.fake.writeStorage('token', answer.token);
-    sb.fake.writeStorage('uid', answer.uid);
-    sb.fake.writeStorage('userInfo', answer.userInfo);
+    sb.fake.writeStorage('wxSession', { token: answer.token, uid: answer.uid, userInfo: answer.userInfo });
     sb.server.resetCounts();
     return answer.token;
   }

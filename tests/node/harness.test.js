@@ -86,6 +86,18 @@ test('sandbox: require resolves inside the package like the mini-program does', 
   assert.equal(sb.modules.has('lib/throws.js'), false, 'a module that threw is not cached');
 });
 
+test('sandbox: a bare name resolves through miniprogram_npm/, nearest folder first, as 构建 npm lays it out', () => {
+  const sb = sandbox();
+  const root = sb.require('tiny-npm');
+  assert.equal(root.where, 'root');
+  assert.equal(root.sub, 'sub', "the package's own './sub'");
+  assert.equal(sb.require('/lib/uses-npm.js').where, 'lib', 'lib/miniprogram_npm is nearer to lib/ than the root one');
+  const user = sb.require('/pages/npm-user.js');
+  assert.equal(user.pkg, root, 'pages/ has none of its own: the root copy, the same module instance');
+  assert.equal(user.sub, 'sub', "'tiny-npm/sub' is miniprogram_npm/tiny-npm/sub.js");
+  assert.throws(() => sb.require('no-such-npm'), /module "no-such-npm\.js" is not defined, require args is 'no-such-npm'/);
+});
+
 test('sandbox: a module cannot require Node built-ins or bare names', () => {
   const sb = sandbox();
   const fs = require('fs');

@@ -63,3 +63,15 @@ test('the global has the fakes and none of the web globals the runtime lacks', (
   for (const name of HIDDEN_WEB_GLOBALS) assert.equal(typeof globalThis[name], 'undefined', name);
   assert.ok(document.querySelector('style'), 'the page wxss was injected into <head>');
 });
+
+test('page code requires npm names through miniprogram_npm/ (never node_modules), as on a device', () => {
+  const path = require('path');
+  const fs = require('fs');
+  const user = require(path.join(pkg.root, 'pages/npm-user.js'));
+  assert.equal(user.pkg.where, 'root');
+  assert.equal(user.sub, 'sub');
+  assert.equal(require(path.join(pkg.root, 'lib/uses-npm.js')).where, 'lib', 'the nearest miniprogram_npm wins');
+  // A name only node_modules has (the simulator itself) is not a mini-program module.
+  fs.writeFileSync(path.join(pkg.root, 'lib/wants-node-module.js'), "module.exports = require('miniprogram-simulate');\n");
+  assert.throws(() => require(path.join(pkg.root, 'lib/wants-node-module.js')), /module "miniprogram-simulate" is not defined/);
+});

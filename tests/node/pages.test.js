@@ -21,9 +21,9 @@ const { CONFIRM_CONTENT } = require('../../miniprogram/utils/agreement.js');
 const BUILT_FILES = ['session/session_wasm.js', 'session/session_bg.wasm.br'];
 const missing = BUILT_FILES.filter((file) => !fs.existsSync(path.join(MINIPROGRAM_DIR, file)));
 
-/** The session library's default loading texts (src/config.rs). */
-const LOGIN_LOADING = '登陆中';
-const LOGOUT_LOADING = '退出登陆中';
+/** The session library's default loading texts. */
+const LOGIN_LOADING = '登录中';
+const LOGOUT_LOADING = '正在退出';
 /** What app.js says when a session ends without the user asking. */
 const SESSION_ENDED = '登录已失效，请重新登录';
 /** A 1×1 PNG: what chooseAvatar would hand out. */
@@ -38,11 +38,10 @@ if (missing.length) {
   });
 } else {
   const { createPageEnv } = require('./support/page-env');
-  const { installUploadFileStub } = require('./support/upload-file-stub');
   const env = createPageEnv();
   const { fake, server } = env;
-  const sessionModule = require(path.join(MINIPROGRAM_DIR, 'session/index.js'));
-  const stubbedUpload = installUploadFileStub(sessionModule, fake.wx, server.baseUrl);
+  // The pages require('wx-session'): 构建 npm's copy in miniprogram_npm/ (one instance, shared).
+  const sessionModule = require(path.join(MINIPROGRAM_DIR, 'miniprogram_npm/wx-session/index.js'));
   let app;
   let index;
   let user;
@@ -137,7 +136,7 @@ if (missing.length) {
 
     const token = server.tokenOf();
     assert.equal(fake.readStorage('token'), token);
-    assert.equal(String(fake.readStorage('uid')), index.data.uid);
+    assert.equal(String(fake.readStorage('wxSession').uid), index.data.uid);
     assert.ok(fake.log.some((e) => e.api === 'showLoading' && e.arg.title === LOGIN_LOADING), `the session showed ${LOGIN_LOADING}`);
     assert.equal(fake.loading.shown, false);
     assert.deepEqual(fake.toasts, []);
@@ -152,7 +151,7 @@ if (missing.length) {
     user = env.open('pages/user/user'); // what the navigation would show
     await env.until(() => user.data.ready && user.data.uid);
     await settle();
-    const uid = String(fake.readStorage('uid'));
+    const uid = String(fake.readStorage('wxSession').uid);
     assert.match(user.text(), new RegExp(`头像\\s*昵称\\s*手机号码\\s*点击获取\\s*ID\\s*${uid}`));
     assert.equal(user.data.nickName, DEFAULT_NICKNAME);
     assert.equal(user.attr('.avatar-btn', 'openType'), 'chooseAvatar');
@@ -201,7 +200,7 @@ if (missing.length) {
     assert.deepEqual(server.uploads.get(url), PNG, 'the server got the picture byte for byte');
     assert.equal(fake.privacy.agreed, true, 'and WeChat does not ask again');
     assert.equal(await fake.needPrivacy('getPhoneNumber'), 'agreed');
-    if (!stubbedUpload) assert.ok(fake.log.some((e) => e.api === 'showLoading' && e.arg.title === '上传中'));
+    assert.ok(fake.log.some((e) => e.api === 'showLoading' && e.arg.title === '上传中'), 'the upload showed 上传中');
     assert.deepEqual(fake.toasts, []);
   });
 
@@ -371,8 +370,15 @@ if (missing.length) {
     assert.deepEqual(fake.toasts, []);
   });
 
+  /** Makes the stored session expired (a record the module has not seen: it keeps the one it wrote in memory). */
+  function expireStoredSession() {
+    const expired = fake.readStorage('token') + '-expired';
+    fake.writeStorage('token', expired);
+    fake.writeStorage('wxSession', Object.assign({}, fake.readStorage('wxSession'), { token: expired, expiresAt: 1 }));
+  }
+
   test('a session that expires while the account page shows it: 登录已失效，请重新登录 and logged out', async () => {
-    fake.writeStorage('tokenExpiresAt', 1);
+    expireStoredSession();
     user.show();
     await env.until(() => !user.data.loggedIn);
     await env.until(() => fake.toasts.length === 1);
@@ -431,7 +437,7 @@ if (missing.length) {
     await env.until(() => fake.navigations.filter((n) => n.api === 'reLaunch').length === relaunches + 1);
     await settle();
 
-    for (const key of ['token', 'uid', 'userInfo']) assert.equal(fake.readStorage(key), undefined, key);
+    for (const key of ['token', 'wxSession']) assert.equal(fake.readStorage(key), undefined, key);
     assert.equal(server.isTokenValid(token), true, 'the server never heard of it (the session retries later)');
     assert.deepEqual(fake.toasts, []);
     assert.equal(fake.loading.shown, false);
@@ -452,8 +458,8 @@ if (missing.length) {
     } finally {
       server.userInfoFor = userInfoFor;
     }
-    const uid = fake.readStorage('uid');
-    assert.equal(fake.readStorage('userInfo'), undefined, 'no stale userInfo from the previous login');
+    const uid = fake.readStorage('wxSession').uid;
+    assert.equal(fake.readStorage('wxSession').userInfo, undefined, 'no stale userInfo from the previous login');
     assert.equal(profileOnServer().nickname, null, 'and none in the profile either');
     assert.match(index.text(), new RegExp(`用户 ${uid}`));
     assert.doesNotMatch(index.text(), new RegExp(DEFAULT_NICKNAME));
@@ -465,7 +471,7 @@ if (missing.length) {
     fake.toasts.length = 0;
     // The stored session passes its expiry; the next check notices and tells the app (onChange),
     // which re-shows the visible page — nobody calls index.show() here.
-    fake.writeStorage('tokenExpiresAt', 1);
+    expireStoredSession();
     assert.equal(await sessionModule.checkHasLogined(), false);
     await env.until(() => !index.data.loggedIn);
     await env.until(() => index.find('微信一键登录'));
@@ -473,7 +479,7 @@ if (missing.length) {
     assert.equal(fake.toasts[0].title, SESSION_ENDED);
     assert.equal(lastTitle(), '登录');
     assert.equal(app.globalData.loggedIn, false);
-    for (const key of ['token', 'uid', 'userInfo', 'tokenExpiresAt']) assert.equal(fake.readStorage(key), undefined, key);
+    for (const key of ['token', 'wxSession']) assert.equal(fake.readStorage(key), undefined, key);
   });
 
   test('the pages never used anything the runtime lacks', () => {

@@ -64,7 +64,7 @@ if (missing.length) {
     assert.equal(fake.storage.size, 0);
     assert.equal(server.counts.total, 0);
 
-    // login: wx.login → POST /auth/login → token, uid, userInfo stored; 登陆中 shown meanwhile.
+    // login: wx.login → POST /auth/login → token and the session record stored; 登录中 shown meanwhile.
     const result = await session.login();
     const token = server.tokenOf();
     assert.equal(typeof result.token, 'string');
@@ -73,13 +73,15 @@ if (missing.length) {
     assert.equal(result.userInfo.nickName, DEFAULT_NICKNAME, 'Chinese + emoji cross the boundary intact');
     assert.equal(typeof result.expiresAt, 'number');
     assert.equal(fake.readStorage('token'), token, 'token is a plain string under the key "token"');
-    assert.equal(fake.readStorage('uid'), 1001);
-    assert.deepEqual(fake.readStorage('userInfo'), { nickName: DEFAULT_NICKNAME, avatarUrl: '' });
+    const record = fake.readStorage('wxSession');
+    assert.equal(record.token, result.token);
+    assert.equal(record.uid, 1001);
+    assert.deepEqual(record.userInfo, { nickName: DEFAULT_NICKNAME, avatarUrl: '' });
     assert.equal(sb.run("typeof wx.getStorageSync('token')"), 'string');
     assert.equal(session.getToken(), token);
     assert.equal(fake.count('login'), 1);
     assert.deepEqual(plain(server.counts.byRoute), { 'POST /auth/login': 1 });
-    assert.deepEqual(inFlight[0], { route: 'POST /auth/login', loading: { shown: true, title: '登陆中' } });
+    assert.deepEqual(inFlight[0], { route: 'POST /auth/login', loading: { shown: true, title: '登录中' } });
     assert.equal(fake.loading.shown, false, 'loading hidden afterwards');
     assert.deepEqual(events, [{ type: 'login', uid: 1001, userInfo: { nickName: DEFAULT_NICKNAME, avatarUrl: '' } }]);
 
@@ -96,13 +98,13 @@ if (missing.length) {
     assert.equal(fake.count('checkSession'), 0);
     assert.deepEqual(plain(Object.fromEntries(fake.storage)), storedBefore);
 
-    // logout: 退出登陆中 while POST /auth/logout runs; every session key removed; top page refreshed.
+    // logout: 正在退出 while POST /auth/logout runs; every session key removed; top page refreshed.
     const out = await session.logout();
     assert.deepEqual(plain(out), { wasLoggedIn: true, serverConfirmed: true, server: 'revoked' });
-    for (const key of ['token', 'uid', 'userInfo', 'tokenExpiresAt']) assert.equal(fake.readStorage(key), undefined, key);
+    for (const key of ['token', 'wxSession']) assert.equal(fake.readStorage(key), undefined, key);
     assert.equal(server.isTokenValid(token), false, 'the server revoked the token');
     assert.equal(server.counts.byRoute['POST /auth/logout'], 1);
-    assert.deepEqual(inFlight[inFlight.length - 1], { route: 'POST /auth/logout', loading: { shown: true, title: '退出登陆中' } });
+    assert.deepEqual(inFlight[inFlight.length - 1], { route: 'POST /auth/logout', loading: { shown: true, title: '正在退出' } });
     assert.equal(fake.loading.shown, false);
     assert.equal(page.shows, 1, "the top page's onShow ran once");
     assert.equal(session.getToken(), null);

@@ -105,6 +105,17 @@ const wx = {
       options.success({ statusCode: answer.statusCode, data, header: {} });
     });
   },
+  uploadFile(options) {
+    // Like wx.uploadFile: multipart on the wire, the answer's body always handed back as text.
+    count('uploadFile');
+    state.requests.push({ url: options.url, method: 'POST', header: options.header, data: options.formData, filePath: options.filePath, name: options.name });
+    const fault = state.faults.shift();
+    later(() => {
+      if (fault && fault.kind === 'network') return options.fail({ errMsg: 'uploadFile:fail timeout' });
+      const answer = fault ? { statusCode: fault.status, data: fault.body } : serve(Object.assign({}, options, { method: 'POST' }));
+      options.success({ statusCode: answer.statusCode, data: answer.data });
+    });
+  },
   getStorageSync(key) {
     count('getStorageSync');
     return state.storage.has(key) ? structuredClone(state.storage.get(key)) : '';
@@ -180,6 +191,7 @@ export function uninstall() {
   delete globalThis.wx;
 }
 
+export function wxObject() { return wx; }
 export function baseUrl() { return BASE; }
 export function setLoginFails(on) { state.loginFails = on; }
 export function setCheckSessionFails(on) { state.checkSessionFails = on; }
@@ -195,6 +207,8 @@ export function count_of(name) { return state.counts[name] || 0; }
 export function loadingVisible() { return state.loadingVisible; }
 export function loadingTitles() { return state.loading.join('|'); }
 export function reLaunched() { return state.reLaunched.join('|'); }
+export function lastUpload() { const r = state.requests[state.requests.length - 1]; return JSON.stringify({ filePath: r.filePath, name: r.name, data: r.data }); }
+export function requestUrls() { return state.requests.map((r) => r.url.slice(BASE.length)).join('|'); }
 export function requestLog() { return state.requests.map((r) => r.method + ' ' + r.url.slice(BASE.length)).join('|'); }
 export function lastRequestHeader(name) { const r = state.requests[state.requests.length - 1]; return r && r.header ? r.header[name] : undefined; }
 /** Storage as canonical JSON with sorted keys, for exact comparisons. */

@@ -8,7 +8,7 @@
  */
 'use strict';
 
-const session = require('../../session/index.js');
+const session = require('wx-session');
 const account = require('../../utils/account.js');
 const agreement = require('../../utils/agreement.js');
 const messages = require('../../utils/messages.js');

@@ -236,28 +236,8 @@ async function waitForLaunch(page) {
   await page.waitForFunction(() => window.__preview && (document.body.dataset.ready === 'true' || window.__preview.error));
   const error = await page.evaluate(() => window.__preview.error);
   if (error) throw new Error(`the preview did not start: ${error}\n${page.problems.join('\n')}`);
-  await installUploadFileStandIn(page);
   await page.evaluate(() => window.__preview.app().globalData.launchCheck);
   await visiblePage(page).locator('wx-view').first().waitFor();
-}
-
-const UPLOAD_STUB = fs.readFileSync(path.join(ROOT, 'tests', 'node', 'support', 'upload-file-stub.js'), 'utf8');
-
-/**
- * While the built session module has no uploadFile (the library gains it in issue 11), the
- * account page's 头像 upload runs on the Node tests' stand-in (tests/node/support/upload-file-stub.js),
- * installed in the page. Does nothing once the real one is there. Resolves whether it installed.
- */
-function installUploadFileStandIn(page) {
-  return page.evaluate((source) => {
-    const session = window.__preview.require('session/index.js');
-    if (typeof session.uploadFile === 'function') return false;
-    const module = { exports: {} };
-    // eslint-disable-next-line no-new-func
-    new Function('module', 'exports', 'require', source)(module, module.exports, () => ({}));
-    const config = window.__preview.require('config.js');
-    return module.exports.installUploadFileStub(session, window.wx, config.baseUrl);
-  }, UPLOAD_STUB);
 }
 
 /** The mini-program page on top of the stack (the others are hidden). */
@@ -423,7 +403,6 @@ module.exports = {
   pageData,
   waitForData,
   waitForRoute,
-  installUploadFileStandIn,
   answerModal,
   toastCount,
   waitForToast,

@@ -21,6 +21,8 @@
  *                      miniprogram-simulate with Page/App/getApp/getCurrentPages on this
  *                      process's global, rendering real pages; once per process.
  *   mini-dom.js        installDom(scope) — the small DOM page-env.js needs (no jsdom here).
+ *   mp-npm.js          npmCandidates(fromFile, request) — how a bare require('wx-session')
+ *                      resolves through miniprogram_npm/ (used by sandbox.js and page-env.js).
  *
  * page-env.js is not loaded from here: requiring it would not touch globals, but it pulls in the
  * simulator; require it directly where pages are rendered.

@@ -35,12 +35,17 @@
  * What the simulator lacks, and how this file fills it: it has no Page/App/getApp (Page(def) is
  * mapped onto Component: functions become methods, data stays data); a page path can be load()ed
  * once per process (open() caches the id and renders as often as needed); the template compiler
- * is the official `wcc` binary (miniprogram-compiler), run on the whole root.
+ * is the official `wcc` binary (miniprogram-compiler), run on the whole root. Page code runs under
+ * Node's require; a bare name required from inside the root (`require('wx-session')`) resolves
+ * through miniprogram_npm/ as on a device, never through node_modules.
  */
 'use strict';
 
+const fs = require('fs');
+const Module = require('module');
 const path = require('path');
 const { installDom } = require('./mini-dom');
+const { isBare, npmCandidates } = require('./mp-npm');
 const { createFakeServer } = require('./fake-server');
 const { createFakeWx } = require('./fake-wx');
 const { createWXWebAssembly } = require('./wx-webassembly');
@@ -54,6 +59,8 @@ function createPageEnv(options = {}) {
   if (created) throw new Error('createPageEnv: one per process (it owns the globals and the simulator caches pages)');
   created = true;
   const root = path.resolve(options.root || MINIPROGRAM_DIR);
+
+  resolveNpmLikeTheRuntime(root);
 
   // exparser chooses its DOM backend when it is first required, so the DOM comes first.
   installDom(globalThis);
@@ -234,6 +241,28 @@ function createPageEnv(options = {}) {
   };
 
   return { root, simulate, exparser, fake, wx: fake.wx, server, wasm, pages, launchApp, open, close, until };
+}
+
+/**
+ * The package's files run under Node's require here, which would look for a bare name
+ * (`require('wx-session')`) in node_modules. The runtime looks in miniprogram_npm/ (what 构建 npm
+ * fills, see mp-npm.js); so, for requests made from files inside `root`, does this.
+ */
+function resolveNpmLikeTheRuntime(root) {
+  const original = Module._resolveFilename;
+  Module._resolveFilename = function resolveFilename(request, parent, ...rest) {
+    const from = parent && parent.filename;
+    const relative = from ? path.relative(root, from).split(path.sep).join('/') : '..';
+    if (isBare(request) && !relative.startsWith('../') && !relative.startsWith('node_modules/')) {
+      for (const candidate of npmCandidates(relative, request)) {
+        const file = path.join(root, ...candidate.split('/'));
+        if (fs.existsSync(file) && fs.statSync(file).isFile()) return file;
+      }
+      // As on a device: no miniprogram_npm/ entry, no module (Node would have found node_modules).
+      throw new Error(`module "${request}" is not defined, require args is '${request}' (from ${relative}; no miniprogram_npm/ has it: run scripts/pack.sh or 构建 npm)`);
+    }
+    return original.call(this, request, parent, ...rest);
+  };
 }
 
 module.exports = { createPageEnv, HIDDEN_WEB_GLOBALS };

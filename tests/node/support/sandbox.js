@@ -17,7 +17,8 @@
  *
  * The handle:
  *   context     the vm context;  run(code, filename) evaluates a script in it
- *   require(p)  loads a module as the package root would ('/a/b.js', 'a/b.js', 'a/b')
+ *   require(p)  loads a module as the package root would ('/a/b.js', 'a/b.js', 'a/b'); a bare
+ *               npm name ('wx-session') resolves through miniprogram_npm/ as on a device
  *   fake, wx    the fake wx handle and the object installed as `wx`
  *   server      the fake server;  wasm  the WXWebAssembly handle (loads, failures)
  *   pages       the page stack getCurrentPages() returns (top page last);
@@ -47,6 +48,7 @@ const vm = require('vm');
 const { createFakeServer } = require('./fake-server');
 const { createFakeWx } = require('./fake-wx');
 const { createWXWebAssembly } = require('./wx-webassembly');
+const { isBare, npmCandidates } = require('./mp-npm');
 
 const MINIPROGRAM_DIR = path.resolve(__dirname, '..', '..', '..', 'miniprogram');
 
@@ -174,7 +176,8 @@ function createSandbox(options = {}) {
   /**
    * Resolves `request` from the module at `fromFile` (package-relative, null for the root):
    * './x' and '../x' from that module's folder, '/x' from the package root, '.js' optional.
-   * Bare names (npm packages, Node built-ins) do not exist in the package and are refused.
+   * Bare names from a module return null here; requireFrom looks them up in miniprogram_npm/
+   * (Node built-ins do not exist in the package and are refused).
    */
   function resolveModule(fromFile, request) {
     if (typeof request !== 'string' || !request) return null;
@@ -197,9 +200,23 @@ function createSandbox(options = {}) {
     return { packagePath: withExt, hostPath };
   }
 
+  /** A bare name ('wx-session') through miniprogram_npm/, as the runtime resolves it (mp-npm.js). */
+  function resolveNpm(fromFile, request) {
+    for (const candidate of npmCandidates(fromFile, request)) {
+      const hostPath = path.join(root, ...candidate.split('/'));
+      if (fs.existsSync(hostPath) && fs.statSync(hostPath).isFile()) return { packagePath: candidate, hostPath };
+    }
+    return null;
+  }
+
+  function isFile(target) {
+    return Boolean(target) && fs.existsSync(target.hostPath) && fs.statSync(target.hostPath).isFile();
+  }
+
   function requireFrom(fromFile, request) {
-    const target = resolveModule(fromFile, request);
-    if (!target || !fs.existsSync(target.hostPath) || !fs.statSync(target.hostPath).isFile()) {
+    let target = resolveModule(fromFile, request);
+    if (!isFile(target) && isBare(request)) target = resolveNpm(fromFile, request) || target;
+    if (!isFile(target)) {
       // The runtime's wording: module "<resolved path>" is not defined, require args is '<request>'
       const shown = target ? target.packagePath : String(request);
       throw new realm.Error(`module "${shown}" is not defined, require args is '${request}'`);

@@ -9,6 +9,10 @@
  *   lib/notwasm.txt                  a file that is not a module
  *   lib/a.js → requires './b', '../lib/c', '/lib/c.js' (relative, parent, root-absolute forms)
  *   lib/throws.js                    throws while loading
+ *   miniprogram_npm/tiny-npm/{index,sub}.js, lib/miniprogram_npm/tiny-npm/index.js   what 构建 npm
+ *                                    would leave: the same npm name at the root and nearer to lib/
+ *   lib/uses-npm.js, pages/npm-user.js   require('tiny-npm') from lib/ (the nearer copy) and from
+ *                                    pages/ (the root copy, plus 'tiny-npm/sub')
  *   pages/demo/demo.{js,json,wxml,wxss}, app.js, app.json   a one-page mini-program whose button
  *                                    shows a toast and calls getApp() (for page-env tests)
  */
@@ -48,6 +52,11 @@ function makeTinyPackage() {
   write(root, 'lib/b.js', "exports.name = 'b';\n");
   write(root, 'lib/c.js', "module.exports = { loads: (globalThis.__cLoads = (globalThis.__cLoads || 0) + 1) };\n");
   write(root, 'lib/throws.js', "throw new Error('boom while loading');\n");
+  write(root, 'miniprogram_npm/tiny-npm/index.js', "module.exports = { where: 'root', sub: require('./sub') };\n");
+  write(root, 'miniprogram_npm/tiny-npm/sub.js', "module.exports = 'sub';\n");
+  write(root, 'lib/miniprogram_npm/tiny-npm/index.js', "module.exports = { where: 'lib' };\n");
+  write(root, 'lib/uses-npm.js', "module.exports = require('tiny-npm');\n");
+  write(root, 'pages/npm-user.js', "module.exports = { pkg: require('tiny-npm'), sub: require('tiny-npm/sub') };\n");
   write(root, 'app.json', JSON.stringify({ pages: ['pages/demo/demo'] }));
   write(root, 'app.js', "App({ globalData: { launched: 0 }, onLaunch() { this.globalData.launched += 1; } });\n");
   write(root, 'pages/demo/demo.json', '{}');

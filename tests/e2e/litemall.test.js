@@ -51,8 +51,8 @@ test('litemall: 微信一键登录 → the server accepts the token; 我的账�
   await h.waitForNoLoading(page);
   const stored = await h.readStorage(page);
   assert.match(stored.token, /^[0-9a-f]{64}$/);
-  assert.deepEqual(stored.userInfo, {}, 'the userInfo the library sent, echoed');
-  assert.equal(stored.uid, undefined, "litemall's UserInfo has no userId");
+  assert.deepEqual(stored.wxSession.userInfo, {}, 'the userInfo the library sent, echoed');
+  assert.equal(stored.wxSession.uid, undefined, "litemall's UserInfo has no userId");
   assert.match(await h.pageText(page), new RegExp(DEFAULT_NAME));
   assert.equal(await h.litemallCheck(dev.serverUrl, stored.token), 0, 'GET /wx/user/index accepts the stored token');
   assert.match(await h.pageText(page), /已登录/);

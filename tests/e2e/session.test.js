@@ -51,8 +51,8 @@ test('微信一键登录: the token is stored, the server accepts it, the page s
   await h.waitForNoLoading(page);
   const stored = await h.readStorage(page);
   assert.match(stored.token, /^[0-9a-f]{64}$/);
-  assert.match(stored.uid, /^u_[0-9a-f]{16}$/);
-  assert.equal(stored.userInfo.nickName, NICKNAME);
+  assert.match(stored.wxSession.uid, /^u_[0-9a-f]{16}$/);
+  assert.equal(stored.wxSession.userInfo.nickName, NICKNAME);
   assert.equal(await h.checkToken(dev.serverUrl, stored.token), 200, 'GET /auth/check accepts the stored token');
   assert.match(await h.pageText(page), /已登录/);
   assert.equal(await page.evaluate(() => window.__preview.app().globalData.loggedIn), true, 'app.js heard the login event');

@@ -39,8 +39,8 @@ const CHROMIUM_ARGS = [
 ];
 const DEV_START_TIMEOUT_MS = 60000;
 const UI_TIMEOUT_MS = 8000;
-/** The storage keys the session writes (src/store.rs). */
-const SESSION_KEYS = ['token', 'uid', 'userInfo', 'tokenExpiresAt'];
+/** The storage keys the session writes (src/store.rs): the token, and the rest of the session. */
+const SESSION_KEYS = ['token', 'wxSession'];
 
 fs.mkdirSync(OUT_DIR, { recursive: true });
 

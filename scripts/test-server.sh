@@ -55,8 +55,9 @@ install_postgres() {
 
 # The directory holding initdb and pg_ctl: on PATH, else Debian's newest /usr/lib/postgresql/<v>/bin.
 postgres_bin() {
+  # Symbolic links on PATH are followed: createdb and postgres sit next to the real pg_ctl.
   if command -v initdb >/dev/null && command -v pg_ctl >/dev/null; then
-    dirname "$(command -v pg_ctl)"
+    dirname "$(readlink -f "$(command -v pg_ctl)")"
     return 0
   fi
   local dir
@@ -114,12 +115,21 @@ start_postgres() {
   as_postgres "$bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --no-locale >"$dir/initdb.log" 2>&1 ||
     { cat "$dir/initdb.log" >&2; die "initdb failed; its output is above."; }
   postgres_started=1
-  as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 30 \
-    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
-    start >/dev/null ||
-    { cat "$dir/postgres.log" >&2; die "PostgreSQL did not start on port $port; its log is above."; }
+  # Other test runs on the machine may take a port between free_port and the bind: a few tries.
+  local attempt
+  for attempt in 1 2 3 4 5; do
+    if as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 30 \
+      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+      start >/dev/null; then
+      break
+    fi
+    grep -q "Address already in use" "$dir/postgres.log" && [ "$attempt" -lt 5 ] ||
+      { cat "$dir/postgres.log" >&2; die "PostgreSQL did not start on port $port; its log is above."; }
+    port=$(free_port $((port + 1 + RANDOM % 100)))
+  done
   as_postgres "$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres wxs_test ||
     die "could not create the test database."
+  PG_PORT=$port
   DATABASE_URL="postgres://postgres@127.0.0.1:$port/wxs_test"
 }
 
@@ -130,9 +140,16 @@ start_redis() {
   mkdir -p "$workdir/$name"
   redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no \
     --dir "$workdir/$name" --logfile "$workdir/$name/redis.log" "$@" &
-  redis_pids+=("$!")
+  local pid=$!
+  redis_pids+=("$pid")
   local i
   for i in $(seq 1 100); do
+    # A PONG only counts from our own server: if it died (the port was taken in the meantime by
+    # another run on this machine), the PONG would come from someone else's Redis.
+    if ! kill -0 "$pid" 2>/dev/null; then
+      cat "$workdir/$name/redis.log" >&2 || true
+      die "redis-server ($name) exited: port $port was probably taken by another process; run again."
+    fi
     if [ "$(redis-cli -p "$port" ping 2>/dev/null)" = "PONG" ]; then
       return 0
     fi
@@ -164,17 +181,18 @@ use_postgres=${WX_SERVER_TEST_POSTGRES:-1}
 # nor a SQLite pass into a PostgreSQL one.
 run_suite "memory store, SQLite" -u REDIS_URL -u WX_SESSION_REDIS_CLUSTER -u DATABASE_URL
 
-port=$(free_port 6390)
+# Random starting points make two runs on one machine (several worktrees) unlikely to collide.
+port=$(free_port $((6390 + RANDOM % 500)))
 say "starting a private redis-server on 127.0.0.1:$port"
 start_redis single "$port"
 if [ "$use_postgres" = "0" ]; then
   run_suite "redis store (127.0.0.1:$port), SQLite" -u WX_SESSION_REDIS_CLUSTER -u DATABASE_URL \
     REDIS_URL="redis://127.0.0.1:$port"
 else
-  pg_port=$(free_port 55432)
-  say "starting a private PostgreSQL on 127.0.0.1:$pg_port"
-  start_postgres "$pg_port"
-  run_suite "redis store (127.0.0.1:$port), PostgreSQL (127.0.0.1:$pg_port)" -u WX_SESSION_REDIS_CLUSTER \
+  say "starting a private PostgreSQL"
+  start_postgres "$(free_port $((55432 + RANDOM % 1000)))"
+  say "PostgreSQL on 127.0.0.1:$PG_PORT"
+  run_suite "redis store (127.0.0.1:$port), PostgreSQL (127.0.0.1:$PG_PORT)" -u WX_SESSION_REDIS_CLUSTER \
     REDIS_URL="redis://127.0.0.1:$port" DATABASE_URL="$DATABASE_URL"
 fi
 

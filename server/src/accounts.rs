@@ -97,8 +97,8 @@ pub enum AccountsStartupError {
         /// What went wrong.
         source: UsersError,
     },
-    /// The avatar directory could not be created.
-    #[error("cannot create the avatar directory {path}: {source}")]
+    /// The data directory or its avatar directory could not be created.
+    #[error("cannot create the directory {path}: {source}")]
     AvatarDir {
         /// The directory.
         path: PathBuf,
@@ -118,6 +118,12 @@ impl Accounts {
         shared: SharedCache,
     ) -> Result<Accounts, AccountsStartupError> {
         let settings = &config.accounts;
+        create_private_dir(&settings.data_dir).map_err(|source| {
+            AccountsStartupError::AvatarDir {
+                path: settings.data_dir.clone(),
+                source,
+            }
+        })?;
         let database = settings.database();
         let users = Users::open(database.clone()).await.map_err(|source| {
             AccountsStartupError::Database {
@@ -141,6 +147,16 @@ impl Accounts {
             phone,
         })
     }
+}
+
+/// Creates the data directory if missing, readable by this user only: it holds phone numbers.
+/// An existing directory keeps its permissions (the operator chose them).
+fn create_private_dir(path: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(path)
 }
 
 /// A failure of the user routes, rendered by [`crate::error::ApiError`] like every other one.

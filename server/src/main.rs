@@ -58,6 +58,7 @@ async fn main() -> ExitCode {
         .map_or_else(|_| cli.listen.to_string(), |a| a.to_string());
     tracing::info!(
         store = %describe_store(&config),
+        users = %config.accounts.database().describe(),
         dev = config.is_dev(),
         token_ttl_secs = config.token_ttl.as_secs(),
         "listening on http://{address}"

@@ -40,8 +40,8 @@ const MAX_CODE_CHARS: usize = 256;
 pub enum PhoneExchange {
     /// The development stand-in (see the module doc).
     Dev,
-    /// WeChat's getuserphonenumber.
-    WeChat(PhoneClient),
+    /// WeChat's getuserphonenumber (boxed: the client is large and there is one per server).
+    WeChat(Box<PhoneClient>),
 }
 
 impl PhoneExchange {
@@ -50,7 +50,7 @@ impl PhoneExchange {
         config: &WeChatConfig,
         shared: SharedCache,
     ) -> Result<PhoneExchange, reqwest::Error> {
-        PhoneClient::new(config, shared).map(PhoneExchange::WeChat)
+        PhoneClient::new(config, shared).map(|client| PhoneExchange::WeChat(Box::new(client)))
     }
 
     /// The phone number behind `code`, for the user `openid`.

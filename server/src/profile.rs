@@ -145,13 +145,16 @@ pub fn mask_phone(phone: &str) -> String {
     }
 }
 
-/// Unix milliseconds as RFC 3339 in UTC, millisecond precision (`2026-12-01T12:00:00.123Z`).
+/// Unix milliseconds as RFC 3339 in UTC with exactly three fractional digits
+/// (`2026-12-01T12:00:00.120Z`): a fixed width, so the texts sort as the times do.
 fn rfc3339(ms: i64) -> Value {
-    let nanos = i128::from(ms) * 1_000_000;
-    OffsetDateTime::from_unix_timestamp_nanos(nanos)
+    let seconds = OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
         .ok()
-        .and_then(|time| time.format(&Rfc3339).ok())
-        .map_or(Value::Null, Value::String)
+        .and_then(|time| time.format(&Rfc3339).ok());
+    match seconds.as_deref().and_then(|text| text.strip_suffix('Z')) {
+        Some(text) => Value::String(format!("{text}.{:03}Z", ms.rem_euclid(1000))),
+        None => Value::Null,
+    }
 }
 
 async fn get_profile<S: SessionStore>(
@@ -296,11 +299,18 @@ mod tests {
 
     #[test]
     fn times_are_rfc3339_utc() {
-        assert_eq!(rfc3339(0), json!("1970-01-01T00:00:00Z"));
+        assert_eq!(rfc3339(0), json!("1970-01-01T00:00:00.000Z"));
         assert_eq!(
             rfc3339(1_700_000_000_123),
             json!("2023-11-14T22:13:20.123Z")
         );
+        assert_eq!(
+            rfc3339(1_700_000_000_100),
+            json!("2023-11-14T22:13:20.100Z")
+        );
+        // Fixed width: the texts sort as the times do.
+        assert!(rfc3339(1_700_000_000_100).as_str() < rfc3339(1_700_000_000_120).as_str());
+        assert!(rfc3339(1_700_000_000_000).as_str() < rfc3339(1_700_000_000_001).as_str());
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! What the Redis store leaves in Redis: the documented key layout, TTLs, token digests instead
-//! of tokens, and nothing left behind after logout but the uid. These tests only do something
+//! of tokens, and nothing left behind after logout (uids are in the user database). These tests only do something
 //! when the suite runs with `REDIS_URL`; with the memory store they pass without checking (and
 //! say so on stderr). The startup check against an unreachable Redis runs in both.
 
@@ -51,12 +51,10 @@ async fn keys_follow_the_documented_layout() {
     let token = token_of(&login);
     let all = keys(&mut conn, &prefix).await;
     let login_key = format!("{prefix}login:dev_openid_alice");
-    let uid_key = format!("{prefix}uid:dev_openid_alice");
-    assert_eq!(all.len(), 3, "{all:?}");
-    assert!(
-        all.contains(&login_key) && all.contains(&uid_key),
-        "{all:?}"
-    );
+    // uids live in the user database now: no `uid:` key is written.
+    assert_eq!(all.len(), 2, "{all:?}");
+    assert!(all.contains(&login_key), "{all:?}");
+    assert!(!all.iter().any(|k| k.contains("uid:")), "{all:?}");
     let token_key = all
         .iter()
         .find(|k| k.starts_with(&format!("{prefix}token:")))
@@ -74,14 +72,7 @@ async fn keys_follow_the_documented_layout() {
     assert_eq!(token_key, format!("{prefix}token:{}", record["token"]));
     assert_eq!(record["session_key"], "dev_session_key_alice");
     assert_eq!(record["uid"], login["uid"].as_str().unwrap());
-    let uid: String = redis::cmd("GET")
-        .arg(&uid_key)
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    assert_eq!(uid, record["uid"]);
-
-    // Sessions expire on their own; uids do not.
+    // Sessions expire on their own.
     for key in [&login_key, &token_key] {
         let ttl: i64 = redis::cmd("PTTL")
             .arg(key)
@@ -90,25 +81,19 @@ async fn keys_follow_the_documented_layout() {
             .unwrap();
         assert!(ttl > 590_000 && ttl <= 600_000, "{key}: {ttl}");
     }
-    let ttl: i64 = redis::cmd("PTTL")
-        .arg(&uid_key)
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    assert_eq!(ttl, -1);
 
     // A second login replaces the record and removes the old token's index entry.
     let second = server.login_as("alice").await;
     let all = keys(&mut conn, &prefix).await;
-    assert_eq!(all.len(), 3, "{all:?}");
+    assert_eq!(all.len(), 2, "{all:?}");
     assert!(!all.contains(&token_key));
 
-    // Logout leaves only the uid.
+    // Logout leaves nothing.
     assert_eq!(
         server.logout(&token_of(&second)).await.status,
         StatusCode::OK
     );
-    assert_eq!(keys(&mut conn, &prefix).await, vec![uid_key]);
+    assert_eq!(keys(&mut conn, &prefix).await, Vec::<String>::new());
 }
 
 #[tokio::test]

@@ -58,7 +58,7 @@ pub fn protocol_option(options: &JsValue) -> Result<Option<Json>, SessionError> 
         _ => protocol,
     };
     serde_wasm_bindgen::from_value::<Json>(value).map(Some).map_err(|error| {
-        SessionError::invalid_option("protocol", &["must be a preset name or an object of JSON values: ", &error.to_string()].concat())
+        SessionError::invalid_option("protocol", &crate::json::join(&["must be a preset name or an object of JSON values: ", &error.to_string()]))
     })
 }
 
@@ -113,6 +113,7 @@ pub fn logout_value(outcome: &LogoutOutcome) -> JsValue {
         ServerRevocation::AlreadyInvalid => "alreadyInvalid",
         ServerRevocation::Unconfirmed => "unconfirmed",
         ServerRevocation::Nothing => "none",
+        ServerRevocation::NotRevocable => "notRevocable",
     };
     set(&object, "wasLoggedIn", &JsValue::from_bool(outcome.was_logged_in));
     set(&object, "serverConfirmed", &JsValue::from_bool(outcome.server_confirmed()));
@@ -132,7 +133,7 @@ pub fn call_options(options: &JsValue, base_url: &str) -> Result<(Object, Option
     let url = input.url.ok_or_else(|| SessionError::invalid_option("url", "required"))?;
     let call = Object::assign(&Object::new(), object);
     if url.starts_with('/') {
-        set(&call, "url", &JsValue::from_str(&[base_url, &url].concat()));
+        set(&call, "url", &JsValue::from_str(&crate::json::join(&[base_url, &url])));
     } else if crate::protocol::origin(&url).is_none() {
         return Err(SessionError::invalid_option("url", "must be an absolute http(s) URL or a path starting with '/'"));
     } else {

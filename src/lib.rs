@@ -93,7 +93,7 @@ impl Session {
             let init = options::init_options(input, &keys, protocol.as_ref())?;
             let adapter = bridge::adapt_answer_hook(&options)?;
             let platform = WxPlatform::new(wx, init.timeout_ms, adapter)?;
-            Ok(Session { core: Rc::new(session::Session::new(platform, Box::new(init.protocol), init.config)) })
+            Ok(Session { core: Rc::new(session::Session::new(platform, init.protocol, init.config)) })
         };
         read().map_err(|e| bridge::error_value(&e))
     }

@@ -213,11 +213,21 @@ pub fn protocol_spec(value: Option<&Json>, base_url: &str) -> Result<ProtocolSpe
         }
     }
     if let Some(invalid) = custom.child("invalidSession")? {
-        invalid.only(&["statuses", "path", "values"])?;
+        invalid.only(&["statuses", "path", "values", "message"])?;
         if let Some(statuses) = invalid.statuses("statuses")? {
             spec.invalid_statuses = statuses;
         }
         spec.invalid_field = if invalid.value("path").is_some() { Some(invalid.field_match()?) } else { None };
+        if invalid.value("message").is_some() {
+            spec.invalid_message = match invalid.child("message")? {
+                None => None,
+                Some(message) => {
+                    message.only(&["statuses", "text"])?;
+                    let text = message.string("text")?.ok_or_else(|| message.bad("text", "required: the words that mean the session is invalid"))?;
+                    Some((message.statuses("statuses")?.unwrap_or_default(), text))
+                }
+            };
+        }
     }
     if custom.value("check").is_some() {
         spec.check = match custom.child("check")? {
@@ -237,8 +247,13 @@ pub fn protocol_spec(value: Option<&Json>, base_url: &str) -> Result<ProtocolSpe
         };
     }
     if let Some(logout) = custom.child("logout")? {
-        logout.only(&["method", "path", "alreadyInvalidStatuses"])?;
+        logout.only(&["method", "path", "alreadyInvalidStatuses", "revokes"])?;
         logout.endpoint(&mut spec.logout)?;
+        match logout.value("revokes") {
+            None | Some(Json::Null) => {}
+            Some(Json::Bool(revokes)) => spec.logout_revokes = *revokes,
+            Some(_) => return Err(logout.bad("revokes", "must be a boolean")),
+        }
         if let Some(statuses) = logout.statuses("alreadyInvalidStatuses")? {
             spec.logout_invalid_statuses = statuses;
         }
@@ -265,6 +280,9 @@ struct Fields<'a> {
 }
 
 impl<'a> Fields<'a> {
+    // Not inlined: protocol_spec calls these dozens of times, and one copy each is what fits the
+    // size budget.
+    #[inline(never)]
     fn of(value: &'a Json, at: &str) -> Result<Fields<'a>, SessionError> {
         match value {
             Json::Object(members) => Ok(Fields { members, at: at.to_owned() }),
@@ -272,6 +290,7 @@ impl<'a> Fields<'a> {
         }
     }
 
+    #[inline(never)]
     fn path(&self, name: &str) -> String {
         if self.at == "options" {
             return name.to_owned();
@@ -282,16 +301,19 @@ impl<'a> Fields<'a> {
         path
     }
 
+    #[inline(never)]
     fn bad(&self, name: &str, reason: &str) -> SessionError {
         SessionError::InvalidOptions { option: self.path(name), reason: reason.to_owned() }
     }
 
     /// The member, if present (a `null` is present: it switches a preset's feature off).
+    #[inline(never)]
     fn value(&self, name: &str) -> Option<&'a Json> {
         self.members.iter().find(|(k, _)| k == name).map(|(_, v)| v)
     }
 
     /// Rejects keys outside `known`: a typo must not silently fall back to a default.
+    #[inline(never)]
     fn only(&self, known: &[&str]) -> Result<(), SessionError> {
         match self.members.iter().find(|(k, _)| !known.contains(&k.as_str())) {
             Some((key, _)) => Err(self.bad(key, "unknown option")),
@@ -299,6 +321,7 @@ impl<'a> Fields<'a> {
         }
     }
 
+    #[inline(never)]
     fn string(&self, name: &str) -> Result<Option<String>, SessionError> {
         match self.value(name) {
             None | Some(Json::Null) => Ok(None),
@@ -307,6 +330,7 @@ impl<'a> Fields<'a> {
         }
     }
 
+    #[inline(never)]
     fn child(&self, name: &str) -> Result<Option<Fields<'a>>, SessionError> {
         match self.value(name) {
             None | Some(Json::Null) => Ok(None),
@@ -314,6 +338,7 @@ impl<'a> Fields<'a> {
         }
     }
 
+    #[inline(never)]
     fn endpoint(&self, endpoint: &mut Endpoint) -> Result<(), SessionError> {
         match self.string("method")?.map(|m| m.to_ascii_uppercase()).as_deref() {
             None => {}
@@ -322,14 +347,17 @@ impl<'a> Fields<'a> {
             Some(_) => return Err(self.bad("method", "must be 'GET' or 'POST'")),
         }
         if let Some(path) = self.string("path")? {
-            if !path.starts_with('/') {
-                return Err(self.bad("path", "must start with '/' (it is appended to baseUrl)"));
+            // An absolute URL puts the endpoint on another host (API工厂's logout): naming it here
+            // is what allows the token to go there.
+            if !path.starts_with('/') && crate::protocol::origin(&path).is_none() {
+                return Err(self.bad("path", "must start with '/' (appended to baseUrl) or be an absolute http(s) URL"));
             }
             endpoint.path = path;
         }
         Ok(())
     }
 
+    #[inline(never)]
     fn field_match(&self) -> Result<FieldMatch, SessionError> {
         let path = self.string("path")?.ok_or_else(|| self.bad("path", "required: the field to look at, e.g. 'code'"))?;
         match self.value("values") {
@@ -340,6 +368,7 @@ impl<'a> Fields<'a> {
         }
     }
 
+    #[inline(never)]
     fn statuses(&self, name: &str) -> Result<Option<Vec<u16>>, SessionError> {
         let Some(value) = self.value(name) else { return Ok(None) };
         let Json::Array(items) = value else { return Err(self.bad(name, "must be an array of HTTP statuses")) };
@@ -351,6 +380,7 @@ impl<'a> Fields<'a> {
             .ok_or_else(|| self.bad(name, "must hold HTTP statuses (100-599)"))
     }
 
+    #[inline(never)]
     fn placement(&self) -> Result<TokenPlacement, SessionError> {
         self.only(&["header", "prefix", "query", "body"])?;
         if let Some(name) = self.string("header")? {
@@ -411,6 +441,9 @@ mod tests {
         assert_eq!(bad_option(r#"{"baseUrl":"https://a.b","protocol":{"logout":{"alreadyInvalidStatuses":[400,"401"]}}}"#), "protocol.logout.alreadyInvalidStatuses");
         assert_eq!(bad_option(r#"{"baseUrl":"https://a.b","protocol":{"preset":"egg","check":{"method":"GET"}}}"#), "protocol.check.path");
         assert_eq!(bad_option(r#"{"baseUrl":"https://a.b","protocol":{"format":"form","login":{"fields":{"a":{"b":1}}}}}"#), "protocol.login.fields");
+        assert_eq!(bad_option(r#"{"baseUrl":"https://a.b","protocol":{"logout":{"path":"common.apifm.com/x"}}}"#), "protocol.logout.path");
+        assert_eq!(bad_option(r#"{"baseUrl":"https://a.b","protocol":{"logout":{"revokes":"no"}}}"#), "protocol.logout.revokes");
+        assert_eq!(bad_option(r#"{"baseUrl":"https://a.b","protocol":{"invalidSession":{"message":{"statuses":[400]}}}}"#), "protocol.invalidSession.message.text");
         assert_eq!(bad_option(r#"[]"#), "options");
     }
 
@@ -427,6 +460,22 @@ mod tests {
         assert_eq!(p.login_fields, vec![("type".to_owned(), Json::Number(3.0))]);
         assert_eq!(p.token, TokenPlacement::Header { name: "X-Token".into(), prefix: String::new() });
         assert_eq!(p.not_registered, presets::apifm("https://a.b").not_registered);
+    }
+
+    #[test]
+    fn endpoints_on_other_hosts_and_servers_that_cannot_revoke() {
+        let o = init(
+            r#"{"baseUrl":"https://api.it120.cc/shop","protocol":{"preset":"apifm","logout":{"path":"https://common.apifm.com/shop/user/loginout","revokes":false},
+                "invalidSession":{"message":{"statuses":[400],"text":"登陆状态已失效"}}}}"#,
+        )
+        .unwrap();
+        let p = o.protocol;
+        assert_eq!(p.logout.path, "https://common.apifm.com/shop/user/loginout");
+        assert!(!p.logout_revokes);
+        assert_eq!(p.invalid_message, Some((vec![400], "登陆状态已失效".to_owned())));
+        // The preset alone reaches the same host for the documented baseUrl.
+        assert_eq!(presets::apifm("https://api.it120.cc/shop").logout.path, "https://common.apifm.com/shop/user/loginout");
+        assert_eq!(presets::apifm("https://apifm.example.com/shop").logout.path, "/user/loginout");
     }
 
     #[test]

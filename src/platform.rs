@@ -158,6 +158,12 @@ pub enum SessionEvent {
     Expired,
     /// The server (or WeChat's session check) said the session is no longer valid; it was cleared.
     Invalidated,
+    /// A token the server never confirmed revoking is no longer retried: `"refused"` (the server
+    /// answered a definitive 4xx), `"expired"` (it died on its own), `"tooManyTries"`.
+    RevocationAbandoned {
+        /// Why it was given up.
+        reason: &'static str,
+    },
 }
 
 /// How the token rides on one of the app's own requests.
@@ -167,6 +173,17 @@ pub enum TokenOnRequest {
     Header(String, String),
     /// A query parameter name and the token.
     Query(String, String),
+    /// A body field on POST and other methods with a body, a query parameter on GET (API工厂).
+    Field(String, String),
+}
+
+/// What the session adds to one of the app's own requests to its server.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Credentials {
+    /// The token, when logged in.
+    pub token: Option<TokenOnRequest>,
+    /// Headers the protocol's requests carry, added unless the app set them.
+    pub headers: Vec<(String, String)>,
 }
 
 /// One of the app's own requests as the platform holds it (for `wx`, the options object).
@@ -184,8 +201,9 @@ pub trait Platform {
     type Call: AppCall;
     /// The answer to it, handed back to the app untouched.
     type Reply;
-    /// Sends one of the app's own requests, with the token if given. `NETWORK` when nothing came back.
-    async fn send_call(&self, call: &Self::Call, token: Option<&TokenOnRequest>) -> Result<Self::Reply, SessionError>;
+    /// Sends one of the app's own requests, dressed with `credentials` when it goes to the
+    /// developer's server (never elsewhere). `NETWORK` when nothing came back.
+    async fn send_call(&self, call: &Self::Call, credentials: Option<&Credentials>) -> Result<Self::Reply, SessionError>;
     /// The HTTP status of a reply.
     fn reply_status(&self, reply: &Self::Reply) -> u16;
     /// Status and body of a reply for the protocol to judge, reading only the dotted `paths` of

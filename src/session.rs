@@ -1,7 +1,7 @@
 //! The session itself: login, checkHasLogined, logout and the state between them.
 //!
 //! It knows nothing about `wx` or JavaScript: everything outside goes through [`Platform`], every
-//! server dialect through [`ServerProtocol`]. Storage is the source of truth for "who is logged
+//! server dialect through [`ProtocolSpec`]. Storage is the source of truth for "who is logged
 //! in" (other code on the page may read or clear `token` itself); the session only keeps in memory
 //! what saves work: the flights under way, the last server verdict, and an epoch that tells a
 //! late login answer it has been overtaken by a logout.
@@ -11,11 +11,12 @@ use std::cell::{Cell, RefCell};
 use crate::error::SessionError;
 use crate::flight::{in_flight, Flight, Pilot};
 use crate::json::Json;
-use crate::platform::{AppCall, Platform, Refresh, SessionEvent, TokenOnRequest};
+use crate::platform::{AppCall, Credentials, Platform, Refresh, SessionEvent, TokenOnRequest};
+use crate::protocol::spec::TokenPlacement;
 use crate::protocol::{
-    answer, failure, is_success, same_origin, LoginGrant, Revocation, ServerProtocol, TokenStatus, MESSAGE_PATHS,
+    answer, failure, is_success, same_origin, LoginGrant, ProtocolSpec, Revocation, TokenStatus, MESSAGE_PATHS,
 };
-use crate::revocations;
+use crate::revocations::{self, Pending};
 use crate::store::{self, Loaded, StoredSession, Token};
 
 /// Tunable behaviour, with the defaults documented in the README.
@@ -61,6 +62,9 @@ pub enum ServerRevocation {
     Unconfirmed,
     /// There was no token to revoke.
     Nothing,
+    /// The server took the logout but cannot revoke tokens (litemall's stateless JWTs): the token
+    /// stays valid there until it expires.
+    NotRevocable,
 }
 
 /// What `logout()` resolves with.
@@ -75,7 +79,7 @@ pub struct LogoutOutcome {
 impl LogoutOutcome {
     /// Whether no token is left live on the server as far as we know.
     pub fn server_confirmed(&self) -> bool {
-        !matches!(self.server, ServerRevocation::Unconfirmed)
+        !matches!(self.server, ServerRevocation::Unconfirmed | ServerRevocation::NotRevocable)
     }
 }
 
@@ -85,7 +89,7 @@ type CheckResult = Result<bool, SessionError>;
 /// One user's session on this device.
 pub struct Session<P: Platform> {
     platform: P,
-    protocol: Box<dyn ServerProtocol>,
+    protocol: ProtocolSpec,
     config: SessionConfig,
     /// Bumped by every logout; a login that started in an older epoch must not store its token.
     epoch: Cell<u64>,
@@ -105,7 +109,7 @@ pub struct Session<P: Platform> {
 
 impl<P: Platform> Session<P> {
     /// A session over `platform`, speaking `protocol`.
-    pub fn new(platform: P, protocol: Box<dyn ServerProtocol>, config: SessionConfig) -> Self {
+    pub fn new(platform: P, protocol: ProtocolSpec, config: SessionConfig) -> Self {
         Session {
             platform,
             protocol,
@@ -180,7 +184,8 @@ impl<P: Platform> Session<P> {
         let grant = self.protocol.decode_login(&response)?;
         if self.epoch.get() != epoch {
             // The user logged out while this login was in flight: the late token must not live on.
-            self.revoke_or_queue(&grant.token).await;
+            let expires_at = self.session_from(grant.clone()).expires_at_ms;
+            self.revoke_or_queue(&grant.token, expires_at).await;
             return Err(SessionError::LoggedOut);
         }
         let session = self.session_from(grant);
@@ -265,10 +270,11 @@ impl<P: Platform> Session<P> {
         *self.trusted.borrow_mut() = None;
         *self.login_seat.borrow_mut() = None;
         *self.check_seat.borrow_mut() = None;
-        let token = match store::load(&self.platform, self.known.borrow().as_ref()) {
-            Loaded::Session(session) => Some(session.token),
+        let stored = match store::load(&self.platform, self.known.borrow().as_ref()) {
+            Loaded::Session(session) => Some(session),
             Loaded::Empty | Loaded::Cleaned => None,
         };
+        let token = stored.as_ref().map(|s| s.token.clone());
         store::clear(&self.platform);
         *self.known.borrow_mut() = None;
         if token.is_some() {
@@ -277,7 +283,7 @@ impl<P: Platform> Session<P> {
         let server = match &token {
             Some(token) => {
                 self.show_loading(&self.config.logout_loading_text);
-                let server = self.revoke_or_queue(token).await;
+                let server = self.revoke_or_queue(token, stored.as_ref().and_then(|s| s.expires_at_ms)).await;
                 self.hide_loading(&self.config.logout_loading_text);
                 server
             }
@@ -305,8 +311,11 @@ impl<P: Platform> Session<P> {
         let mut relogins = 0;
         loop {
             let token = if ours { self.token() } else { None };
-            let carried = token.as_ref().and_then(|t| self.token_on_request(t));
-            let reply = self.platform.send_call(call, carried.as_ref()).await?;
+            let credentials = ours.then(|| Credentials {
+                token: token.as_ref().map(|t| self.token_on_request(t)),
+                headers: self.protocol.request_headers().to_vec(),
+            });
+            let reply = self.platform.send_call(call, credentials.as_ref()).await?;
             if !ours && is_success(self.platform.reply_status(&reply)) {
                 return Ok(reply);
             }
@@ -344,20 +353,34 @@ impl<P: Platform> Session<P> {
         }
     }
 
-    fn token_on_request(&self, token: &Token) -> Option<TokenOnRequest> {
-        if let Some((name, value)) = self.protocol.token_header(token) {
-            return Some(TokenOnRequest::Header(name, value));
+    fn token_on_request(&self, token: &Token) -> TokenOnRequest {
+        let text = token.as_str().to_owned();
+        match self.protocol.token_placement() {
+            TokenPlacement::Header { name, prefix } => TokenOnRequest::Header(name.clone(), crate::json::join(&[prefix, &text])),
+            TokenPlacement::Query(name) => TokenOnRequest::Query(name.clone(), text),
+            TokenPlacement::Body(name) => TokenOnRequest::Field(name.clone(), text),
         }
-        self.protocol.token_query().map(|name| TokenOnRequest::Query(name.to_owned(), token.as_str().to_owned()))
     }
 
-    /// Asks the server to revoke `token`; if it cannot confirm, queues the token for later.
-    async fn revoke_or_queue(&self, token: &Token) -> ServerRevocation {
+    /// Asks the server to revoke `token`; if it could not be asked (offline, 5xx, busy), queues the
+    /// token for later. A definitive refusal (a 4xx such as 404) is not queued: asking again would
+    /// not change it, so the app is told it was given up.
+    async fn revoke_or_queue(&self, token: &Token, expires_at_ms: Option<u64>) -> ServerRevocation {
         match self.revoke(token).await {
+            Ok(Revocation::Revoked) if !self.protocol.logout_revokes() => ServerRevocation::NotRevocable,
             Ok(Revocation::Revoked) => ServerRevocation::Revoked,
             Ok(Revocation::AlreadyInvalid) => ServerRevocation::AlreadyInvalid,
-            Err(_) => {
-                revocations::queue(&self.platform, token);
+            Err(error) if is_definitive(&error) => {
+                self.platform.emit(&SessionEvent::RevocationAbandoned { reason: "refused" });
+                ServerRevocation::Unconfirmed
+            }
+            Err(_) if !self.protocol.logout_revokes() => ServerRevocation::NotRevocable,
+            Err(error) => {
+                let entry = Pending { token: token.clone(), expires_at_ms, tries: 0, next_at_ms: 0 };
+                // Offline: try again at the next chance (a request, a reconnect, a launch). A server
+                // that failed: wait before asking it again.
+                let entry = if matches!(error, SessionError::Network(_)) { entry } else { entry.failed(self.platform.now_ms()) };
+                revocations::queue(&self.platform, entry);
                 ServerRevocation::Unconfirmed
             }
         }
@@ -368,22 +391,46 @@ impl<P: Platform> Session<P> {
         self.protocol.decode_logout(&response)
     }
 
-    /// Retries revocations the server never confirmed; stops at the first network failure (still
-    /// offline). Returns how many are still queued.
+    /// Retries the queued revocations that are due; stops at the first network failure (still
+    /// offline, which counts no try). A server that failed is asked again only after a wait that
+    /// doubles each time; entries are given up on a definitive refusal, on expiry or after
+    /// [`revocations::MAX_TRIES`] server failures, each with a `revocationAbandoned` event.
+    /// Returns how many are still queued.
     pub async fn retry_revocations(&self) -> usize {
         if self.revoking.replace(true) {
             return revocations::pending(&self.platform).len();
         }
-        for token in revocations::pending(&self.platform) {
-            match self.revoke(&token).await {
-                Ok(_) => revocations::settle(&self.platform, &token),
+        for entry in revocations::pending(&self.platform) {
+            let now = self.platform.now_ms();
+            if entry.expired(now) {
+                self.abandon(&entry.token, "expired");
+                continue;
+            }
+            if !entry.due(now) {
+                continue;
+            }
+            match self.revoke(&entry.token).await {
+                Ok(_) => revocations::settle(&self.platform, &entry.token),
+                Err(error) if is_definitive(&error) => self.abandon(&entry.token, "refused"),
+                // Still offline: the next chance comes with the network; no try is counted.
                 Err(SessionError::Network(_)) => break,
-                // A server error: keep it queued and try the next one; it may be a transient fault.
-                Err(_) => {}
+                Err(_) => {
+                    let next = entry.failed(self.platform.now_ms());
+                    if next.tries >= revocations::MAX_TRIES {
+                        self.abandon(&entry.token, "tooManyTries");
+                    } else {
+                        revocations::queue(&self.platform, next);
+                    }
+                }
             }
         }
         self.revoking.set(false);
         revocations::pending(&self.platform).len()
+    }
+
+    fn abandon(&self, token: &Token, reason: &'static str) {
+        revocations::settle(&self.platform, token);
+        self.platform.emit(&SessionEvent::RevocationAbandoned { reason });
     }
 
     fn is_trusted(&self, token: &Token) -> bool {
@@ -421,4 +468,10 @@ impl<P: Platform> Session<P> {
             self.platform.hide_loading();
         }
     }
+}
+
+/// Whether a failed revocation would fail the same way if asked again: a 4xx, except the ones
+/// that mean "later" (408 timeout, 425 too early, 429 too many requests).
+fn is_definitive(error: &SessionError) -> bool {
+    matches!(error, SessionError::ServerRejected(answer) if !matches!(answer.status, 408 | 425 | 429))
 }

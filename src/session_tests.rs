@@ -9,7 +9,7 @@ use crate::testing::{block_on, body_text, json, Fault, FakeWx};
 fn session() -> Session<FakeWx> {
     let fake = FakeWx::default();
     fake.now.set(1_000_000);
-    Session::new(fake, Box::new(presets::default("https://api.test")), SessionConfig::default())
+    Session::new(fake, presets::default("https://api.test"), SessionConfig::default())
 }
 
 fn text(s: &str) -> StoredValue {
@@ -249,6 +249,83 @@ fn offline_logout_still_logs_out_and_queues_the_revocation() {
 }
 
 #[test]
+fn a_revocation_the_server_refuses_for_good_is_given_up_not_retried() {
+    let s = session();
+    block_on(s.login(&[])).unwrap();
+    let wx = s.platform();
+    wx.fail_next(Fault::Status(404, "<html>404</html>"));
+    let outcome = block_on(s.logout(&Refresh::Nothing));
+    assert_eq!(outcome.server, ServerRevocation::Unconfirmed);
+    assert!(wx.keys().is_empty(), "nothing queued: asking again would get the same 404");
+    assert_eq!(wx.events.borrow().last(), Some(&SessionEvent::RevocationAbandoned { reason: "refused" }));
+}
+
+#[test]
+fn retries_back_off_and_end() {
+    let s = session();
+    let wx = s.platform();
+    // No expiry: the token would otherwise die (and be given up as expired) within the hour.
+    wx.login_body.replace(Some(r#"{"token":"tok-1"}"#.into()));
+    block_on(s.login(&[])).unwrap();
+    wx.fail_next(Fault::Status(503, "busy"));
+    block_on(s.logout(&Refresh::Nothing));
+    let mut tries = 1;
+    let mut waited = Vec::new();
+    loop {
+        // Find the moment the entry becomes due, a second at a time.
+        let start = wx.now.get();
+        let sent = wx.requests.borrow().len();
+        while wx.requests.borrow().len() == sent && wx.keys().contains(&KEY_PENDING.to_owned()) {
+            wx.now.set(wx.now.get() + 1000);
+            wx.fail_next(Fault::Status(503, "busy"));
+            block_on(s.retry_revocations());
+            if wx.requests.borrow().len() == sent {
+                wx.faults.borrow_mut().clear();
+            }
+        }
+        waited.push((wx.now.get() - start) / 1000);
+        tries += 1;
+        if !wx.keys().contains(&KEY_PENDING.to_owned()) {
+            break;
+        }
+        assert!(tries <= 20, "never gave up");
+    }
+    assert_eq!(tries, crate::revocations::MAX_TRIES as usize, "the logout and seven retries");
+    assert_eq!(waited, [30, 60, 120, 240, 480, 960, 1920]);
+    assert_eq!(wx.events.borrow().last(), Some(&SessionEvent::RevocationAbandoned { reason: "tooManyTries" }));
+    assert_eq!(wx.live_tokens.borrow().len(), 1, "the token is left to expire on the server");
+}
+
+#[test]
+fn an_expired_token_is_not_revoked_any_more() {
+    let s = session();
+    block_on(s.login(&[])).unwrap();
+    let wx = s.platform();
+    wx.fail_next(Fault::Network);
+    block_on(s.logout(&Refresh::Nothing));
+    wx.now.set(wx.now.get() + 3600 * 1000);
+    let sent = wx.requests.borrow().len();
+    assert_eq!(block_on(s.retry_revocations()), 0);
+    assert_eq!(wx.requests.borrow().len(), sent);
+    assert_eq!(wx.events.borrow().last(), Some(&SessionEvent::RevocationAbandoned { reason: "expired" }));
+}
+
+#[test]
+fn a_server_that_cannot_revoke_says_so() {
+    let fake = FakeWx::default();
+    fake.now.set(1_000_000);
+    let s = Session::new(fake, presets::litemall("https://mall.test/wx"), SessionConfig::default());
+    let wx = s.platform();
+    wx.fail_next(Fault::Status(200, r#"{"errno":0,"data":{"token":"jwt-1","userInfo":{}},"errmsg":"成功"}"#));
+    block_on(s.login(&[])).unwrap();
+    wx.fail_next(Fault::Status(200, r#"{"errno":0,"errmsg":"成功"}"#));
+    let outcome = block_on(s.logout(&Refresh::Nothing));
+    assert_eq!(outcome.server, ServerRevocation::NotRevocable);
+    assert!(!outcome.server_confirmed(), "the token lives on the server until it expires");
+    assert!(wx.keys().is_empty(), "nothing to retry");
+}
+
+#[test]
 fn logout_when_logged_out_calls_no_server() {
     let s = session();
     let outcome = block_on(s.logout(&Refresh::TopPageOnShow));
@@ -262,7 +339,7 @@ fn logout_when_logged_out_calls_no_server() {
 fn empty_loading_text_shows_no_loading() {
     let fake = FakeWx::default();
     let config = SessionConfig { login_loading_text: String::new(), ..SessionConfig::default() };
-    let s = Session::new(fake, Box::new(presets::default("https://api.test")), config);
+    let s = Session::new(fake, presets::default("https://api.test"), config);
     block_on(s.login(&[])).unwrap();
     assert!(s.platform().loading.borrow().is_empty());
 }

@@ -10,7 +10,7 @@ use std::task::{Context, Poll, Waker};
 use crate::error::SessionError;
 use crate::json::Json;
 use crate::platform::{
-    AppCall, Body, HttpRequest, HttpResponse, LoginCode, Method, Payload, Purpose, Platform, Refresh, SessionEvent, StoredValue,
+    AppCall, Body, Credentials, HttpRequest, HttpResponse, LoginCode, Method, Payload, Purpose, Platform, Refresh, SessionEvent, StoredValue,
     TokenOnRequest,
 };
 
@@ -173,8 +173,8 @@ impl Platform for FakeWx {
     type Call = TestCall;
     type Reply = HttpResponse;
 
-    async fn send_call(&self, call: &TestCall, token: Option<&TokenOnRequest>) -> Result<HttpResponse, SessionError> {
-        let headers = match token {
+    async fn send_call(&self, call: &TestCall, credentials: Option<&Credentials>) -> Result<HttpResponse, SessionError> {
+        let headers = match credentials.and_then(|c| c.token.as_ref()) {
             Some(TokenOnRequest::Header(name, value)) => vec![(name.clone(), value.clone())],
             _ => Vec::new(),
         };

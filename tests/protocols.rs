@@ -30,6 +30,15 @@ extern "C" {
     fn last_request_url() -> String;
     #[wasm_bindgen(js_name = lastRequestHeader)]
     fn last_request_header(name: &str) -> JsValue;
+    #[wasm_bindgen(js_name = lastRequestData)]
+    fn last_request_data() -> JsValue;
+    #[wasm_bindgen(js_name = answersOnly)]
+    fn answers_only(fixture: &str) -> String;
+    #[wasm_bindgen(js_name = exchangesOf)]
+    fn exchanges_of(fixture: &str, prefix: &str) -> String;
+    fn expected(fixture: &str, name: &str, key: &str) -> JsValue;
+    fn recorder() -> js_sys::Function;
+    fn events() -> String;
 }
 
 struct Protocol {
@@ -111,13 +120,14 @@ async fn the_not_registered_error_carries_the_servers_words() {
     script(protocol, "login_not_registered");
     let error = settle(session.login(JsValue::UNDEFINED)).await.unwrap_err();
     assert_eq!(get(&error, "serverCode").as_string().as_deref(), Some("10000"));
-    assert_eq!(get(&error, "serverMessage").as_string().as_deref(), Some("用户不存在,请先注册"));
+    assert_eq!(get(&error, "serverMessage").as_string().as_deref(), Some("MSG-10000"));
 }
 
 #[wasm_bindgen_test]
 async fn check_follows_each_protocol() {
     for protocol in &PROTOCOLS {
-        for (exchange, expected) in [("check_valid", true), ("check_invalid", false)] {
+        for exchange in exchanges_of(protocol.fixture, "check_").split(' ').filter(|e| !e.is_empty()) {
+            let expected = expected(protocol.fixture, exchange, "check").as_string().as_deref() == Some("valid");
             let session = session(protocol);
             put_storage("token", &"TOKEN-1".into());
             let has_check = protocol.fixture.contains("\"check_valid\"");
@@ -136,13 +146,16 @@ async fn check_follows_each_protocol() {
 #[wasm_bindgen_test]
 async fn logout_follows_each_protocol() {
     for protocol in &PROTOCOLS {
-        for (exchange, server) in [("logout_ok", "revoked"), ("logout_invalid", "alreadyInvalid")] {
+        for exchange in exchanges_of(protocol.fixture, "logout_").split(' ') {
+            let server = expected(protocol.fixture, exchange, "logout").as_string().unwrap();
             let session = session(protocol);
             put_storage("token", &"TOKEN-1".into());
             script(protocol, exchange);
             let result = settle(session.logout(JsValue::UNDEFINED)).await.unwrap();
-            assert_eq!(get(&result, "server").as_string().as_deref(), Some(server), "{}/{exchange}", protocol.name);
-            assert_eq!(get(&result, "serverConfirmed"), JsValue::TRUE);
+            assert_eq!(get(&result, "server").as_string(), Some(server.clone()), "{}/{exchange}", protocol.name);
+            // litemall's stateless tokens outlive its logout: never called confirmed.
+            let confirmed = server != "notRevocable";
+            assert_eq!(get(&result, "serverConfirmed"), JsValue::from_bool(confirmed), "{}/{exchange}", protocol.name);
             assert_eq!(storage_json(), "{}", "{}/{exchange}", protocol.name);
             assert_script_played(protocol, exchange);
         }
@@ -152,23 +165,93 @@ async fn logout_follows_each_protocol() {
 #[wasm_bindgen_test]
 async fn a_request_re_logs_in_and_replays_with_each_protocols_token() {
     for protocol in &PROTOCOLS {
-        let session = session(protocol);
-        put_storage("token", &"TOKEN-0".into());
-        script(protocol, "request_invalid login_ok request_ok");
-        let options = Object::new();
-        Reflect::set(&options, &"url".into(), &"/orders".into()).unwrap();
-        let reply = settle(session.request(options.into())).await.unwrap();
-        assert_eq!(get(&reply, "statusCode").as_f64(), Some(200.0), "{}", protocol.name);
-        assert_script_played(protocol, "request");
-        assert_eq!(count_of("login"), 1, "{}", protocol.name);
-        let url = last_request_url();
-        match protocol.name {
-            "apifm" => assert_eq!(url, format!("{}/orders?token=TOKEN-1", protocol.base)),
-            "litemall" => assert_eq!(last_request_header("X-Litemall-Token").as_string().as_deref(), Some("TOKEN-1")),
-            "egg" => assert_eq!(last_request_header("token").as_string().as_deref(), Some("TOKEN-1")),
-            _ => assert_eq!(last_request_header("Authorization").as_string().as_deref(), Some("Bearer TOKEN-1")),
+        for invalid in exchanges_of(protocol.fixture, "request_").split(' ') {
+            if expected(protocol.fixture, invalid, "sessionInvalid") != JsValue::TRUE {
+                continue;
+            }
+            let session = session(protocol);
+            put_storage("token", &"TOKEN-0".into());
+            use_script(&answers_only(protocol.fixture), &format!("{invalid} login_ok request_ok"));
+            let options = Object::new();
+            Reflect::set(&options, &"url".into(), &"/orders".into()).unwrap();
+            let reply = settle(session.request(options.into())).await.unwrap();
+            let label = format!("{}/{invalid}", protocol.name);
+            assert_eq!(get(&reply, "statusCode").as_f64(), Some(200.0), "{label}");
+            assert_script_played(protocol, &label);
+            assert_eq!(count_of("login"), 1, "{label}");
+            let url = last_request_url();
+            match protocol.name {
+                "apifm" => assert_eq!(url, format!("{}/orders?token=TOKEN-1", protocol.base)),
+                "litemall" => assert_eq!(last_request_header("X-Litemall-Token").as_string().as_deref(), Some("TOKEN-1")),
+                "egg" => {
+                    assert_eq!(last_request_header("token").as_string().as_deref(), Some("TOKEN-1"));
+                    // So that egg-onerror answers JSON, not its production HTML page.
+                    assert_eq!(last_request_header("Accept").as_string().as_deref(), Some("application/json"));
+                }
+                _ => assert_eq!(last_request_header("Authorization").as_string().as_deref(), Some("Bearer TOKEN-1")),
+            }
         }
     }
+}
+
+#[wasm_bindgen_test]
+async fn answers_that_are_not_about_the_session_are_not_taken_for_it() {
+    for protocol in &PROTOCOLS {
+        for exchange in exchanges_of(protocol.fixture, "request_").split(' ') {
+            if expected(protocol.fixture, exchange, "sessionInvalid") != JsValue::FALSE {
+                continue;
+            }
+            let session = session(protocol);
+            put_storage("token", &"TOKEN-1".into());
+            use_script(&answers_only(protocol.fixture), exchange);
+            let options = Object::new();
+            Reflect::set(&options, &"url".into(), &"/orders".into()).unwrap();
+            let _ = settle(session.request(options.into())).await;
+            let label = format!("{}/{exchange}", protocol.name);
+            assert_eq!(count_of("login"), 0, "{label}: no re-login");
+            assert_eq!(storage_json(), r#"{"token":"TOKEN-1"}"#, "{label}: the token stays");
+            assert_script_played(protocol, &label);
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+async fn apifm_requests_carry_the_token_as_its_client_does() {
+    let protocol = PROTOCOLS.iter().find(|p| p.name == "apifm").unwrap();
+    let session = session(protocol);
+    put_storage("token", &"TOKEN-1".into());
+    // POST: a form field next to the app's own, form-encoded as apifm-wxapi sends every request.
+    use_script(&answers_only(protocol.fixture), "request_ok");
+    let options = js_sys::JSON::parse(r#"{"url":"/score/sign","method":"POST","data":{"a":"1"}}"#).unwrap();
+    settle(session.request(options.clone())).await.unwrap();
+    assert_eq!(js_sys::JSON::stringify(&last_request_data()).unwrap(), r#"{"a":"1","token":"TOKEN-1"}"#);
+    assert_eq!(last_request_url(), format!("{}/score/sign", protocol.base));
+    assert_eq!(last_request_header("content-type").as_string().as_deref(), Some("application/x-www-form-urlencoded"));
+    assert_eq!(js_sys::JSON::stringify(&get(&options, "data")).unwrap(), r#"{"a":"1"}"#, "the app's object is not changed");
+    // A form string gets one more pair.
+    use_script(&answers_only(protocol.fixture), "request_ok");
+    let options = js_sys::JSON::parse(r#"{"url":"/score/sign","method":"POST","data":"a=1"}"#).unwrap();
+    settle(session.request(options)).await.unwrap();
+    assert_eq!(last_request_data().as_string().as_deref(), Some("a=1&token=TOKEN-1"));
+    // GET: the query, before any fragment.
+    use_script(&answers_only(protocol.fixture), "request_ok");
+    let options = js_sys::JSON::parse(r#"{"url":"/user/amount#x","method":"GET"}"#).unwrap();
+    settle(session.request(options)).await.unwrap();
+    assert_eq!(last_request_url(), format!("{}/user/amount?token=TOKEN-1#x", protocol.base));
+}
+
+#[wasm_bindgen_test]
+async fn a_logout_endpoint_that_is_not_there_is_given_up_and_said_so() {
+    let protocol = PROTOCOLS.iter().find(|p| p.name == "default").unwrap();
+    let session = session(protocol);
+    session.set_listener(Some(recorder()));
+    put_storage("token", &"TOKEN-1".into());
+    let fixture = r#"{"protocol":"default","baseUrl":"https://api.example.com","exchanges":{"logout_404":{"response":{"status":404,"body":"<html>Not Found</html>"}}}}"#;
+    use_script(fixture, "logout_404");
+    let result = settle(session.logout(JsValue::UNDEFINED)).await.unwrap();
+    assert_eq!(get(&result, "server").as_string().as_deref(), Some("unconfirmed"));
+    assert_eq!(storage_json(), "{}", "logged out, nothing queued");
+    assert_eq!(events(), "logout|revocationAbandoned:refused");
 }
 
 #[wasm_bindgen_test]

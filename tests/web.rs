@@ -330,7 +330,9 @@ async fn logout_while_offline_still_logs_out_and_revokes_later() {
     let result = settle(session.logout(JsValue::UNDEFINED)).await.unwrap();
     assert_eq!(get(&result, "serverConfirmed"), JsValue::FALSE);
     assert_eq!(get(&result, "server").as_string().as_deref(), Some("unconfirmed"));
-    assert_eq!(storage_json(), r#"{"wxSessionPendingRevocations":["tok-1"]}"#);
+    let queued = storage_json();
+    assert!(queued.starts_with(r#"{"wxSessionPendingRevocations":[{"token":"tok-1","expiresAt":"#), "{queued}");
+    assert!(queued.ends_with(r#","tries":0,"nextAt":0}]}"#), "offline counts no try: {queued}");
     assert!(!loading_visible());
     assert_eq!(count_of("onShow"), 1);
     assert!(is_live("tok-1"));

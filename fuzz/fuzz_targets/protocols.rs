@@ -29,7 +29,7 @@ use wx_session::error::SessionError;
 use wx_session::json::Json;
 use wx_session::platform::{HttpResponse, Payload};
 use wx_session::protocol::presets::{preset, NAMES};
-use wx_session::protocol::{is_success, ProtocolSpec, Revocation, ServerProtocol, TokenStatus};
+use wx_session::protocol::{is_success, ProtocolSpec, Revocation, TokenStatus};
 use wx_session::store::Token;
 
 fuzz_target!(|data: &[u8]| {

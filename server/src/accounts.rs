@@ -302,3 +302,19 @@ impl From<crate::avatar::AvatarDirError> for AccountsStartupError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_password_is_redacted_in_debug() {
+        let config = AccountsConfig {
+            database_url: Some("postgres://wxs:hunter2@db:5432/wxs".into()),
+            ..AccountsConfig::default()
+        };
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+        assert!(debug.contains("postgres://***@db:5432/wxs"), "{debug}");
+    }
+}

@@ -12,7 +12,7 @@ pub use spec::ProtocolSpec;
 
 use crate::error::{ServerAnswer, ServerMessage, SessionError};
 use crate::json::Json;
-use crate::platform::{HttpRequest, HttpResponse, LoginCode, Payload};
+use crate::platform::{HttpResponse, Payload};
 use crate::store::Token;
 
 /// What a successful server login grants.
@@ -46,38 +46,12 @@ pub enum Revocation {
     AlreadyInvalid,
 }
 
-/// One server's dialect of the login protocol. [`ProtocolSpec`] implements it for every built-in
-/// and configured protocol.
-pub trait ServerProtocol {
-    /// The server's base URL; the token is only ever sent to its origin.
-    fn base_url(&self) -> &str;
-    /// The request that exchanges a `wx.login` code for a token; `fields` are the app's extra
-    /// login fields (litemall's `userInfo`, a referrer...), overriding the protocol's constants.
-    /// Fails with `INVALID_OPTIONS` for fields the protocol cannot send (an object in a form).
-    fn login_request(&self, code: &LoginCode, fields: &[(String, Json)]) -> Result<HttpRequest, SessionError>;
-    /// Decodes the login answer.
-    fn decode_login(&self, response: &HttpResponse) -> Result<LoginGrant, SessionError>;
-    /// The request that asks whether a token is valid; `None` if the server has no such endpoint.
-    fn check_request(&self, token: &Token) -> Option<HttpRequest>;
-    /// Decodes the check answer. Errors mean "could not tell" — the token is kept.
-    fn decode_check(&self, response: &HttpResponse) -> Result<TokenStatus, SessionError>;
-    /// The request that revokes a token.
-    fn logout_request(&self, token: &Token) -> HttpRequest;
-    /// Decodes the logout answer. Errors mean "not confirmed".
-    fn decode_logout(&self, response: &HttpResponse) -> Result<Revocation, SessionError>;
-    /// Whether an answer to one of the app's own requests says the session is invalid.
-    fn says_session_invalid(&self, response: &HttpResponse) -> bool;
-    /// The body fields [`ServerProtocol::says_session_invalid`] reads (`code` for API工厂); with
-    /// [`MESSAGE_PATHS`] on a failure, all the session ever reads of an app's reply.
-    fn reply_paths(&self) -> Vec<&str>;
-    /// The header carrying the token on the app's own requests, if it travels in a header.
-    fn token_header(&self, token: &Token) -> Option<(String, String)>;
-    /// The query parameter carrying the token on the app's own requests, if it travels in the query.
-    fn token_query(&self) -> Option<&str>;
-}
-
-/// Joins the configured base URL and an endpoint path.
+/// Joins the configured base URL and an endpoint path; an endpoint given as an absolute URL (API
+///工厂's logout lives on another host) is used as it is.
 pub fn endpoint(base_url: &str, path: &str) -> String {
+    if origin(path).is_some() {
+        return path.to_owned();
+    }
     let mut url = String::with_capacity(base_url.len() + path.len() + 1);
     url.push_str(base_url.trim_end_matches('/'));
     if !path.starts_with('/') {

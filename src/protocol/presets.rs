@@ -4,7 +4,7 @@
 //! |------------|----------------------------------------------|-------------------------------|
 //! | `default`  | the reference server in `server/`            | `Authorization: Bearer <t>`   |
 //! | `egg`      | the seeds' egg.js + Redis server             | header `token`; logout `{token}` |
-//! | `apifm`    | API工厂 (api.it120.cc/{subDomain})           | `token` query parameter       |
+//! | `apifm`    | API工厂 (api.it120.cc/{subDomain})           | form field on POST, query on GET |
 //! | `litemall` | litemall's `wx` API                          | `X-Litemall-Token: <t>`       |
 
 use super::spec::{BodyFormat, Endpoint, FieldMatch, ProtocolSpec, TokenPlacement};
@@ -52,14 +52,22 @@ pub fn default(base_url: &str) -> ProtocolSpec {
         check_valid: Some(FieldMatch::boolean("valid", true)),
         logout: Endpoint::new(Method::Post, "/auth/logout"),
         logout_invalid_statuses: vec![400, 401],
+        logout_revokes: true,
+        invalid_message: None,
         token: header("Authorization", "Bearer "),
         logout_token: None,
+        request_headers: Vec::new(),
     }
 }
 
-/// The seeds' egg.js server: `POST /api/login {code}` answers the token itself; `POST /api/logout
-/// {token}`; `400 登陆状态已失效` when the token is gone; no check endpoint, so `checkHasLogined`
-/// relies on the token, its expiry and `wx.checkSession`, and a request answered 401 re-logs in.
+/// The seeds' egg.js server (seed 000): `POST /api/login {code}` answers the token itself;
+/// `POST /api/logout {token}`; a dead token is `ctx.throw(400, '登陆状态已失效')` — on logout and
+/// on any request — which egg-onerror answers as JSON `{"message"}` when JSON is accepted and as an
+/// HTML page otherwise, so requests say `Accept: application/json` and the message is recognised
+/// either way. There is no check endpoint: `checkHasLogined` relies on the token, its expiry and
+/// `wx.checkSession`, and the first request answered 登陆状态已失效 re-logs in. The seed shows no
+/// route names or token header: `/api/login`, `/api/logout` and header `token` are defaults, each
+/// one option away (`protocol.login.path`, `protocol.logout.path`, `protocol.token`).
 pub fn egg(base_url: &str) -> ProtocolSpec {
     ProtocolSpec {
         login: Endpoint::new(Method::Post, "/api/login"),
@@ -67,19 +75,35 @@ pub fn egg(base_url: &str) -> ProtocolSpec {
         uid_path: None,
         user_info_path: None,
         expires_in_path: None,
+        invalid_statuses: Vec::new(),
+        invalid_message: Some((vec![400], "登陆状态已失效".to_owned())),
         check: None,
         check_valid: None,
         logout: Endpoint::new(Method::Post, "/api/logout"),
+        logout_invalid_statuses: Vec::new(),
         token: header("token", ""),
         logout_token: Some(TokenPlacement::Body("token".to_owned())),
+        request_headers: vec![("Accept".to_owned(), "application/json".to_owned())],
         ..default(base_url)
     }
 }
 
-/// API工厂: form-encoded `POST /user/wxapp/login {code, type: 2}` → `{code: 0, data: {token, uid}}`,
-/// `code 10000` = not registered; `GET /user/check-token?token=`; `GET /user/loginout?token=`;
-/// `code 2000` = not logged in. Every answer is HTTP 200 with a `code`.
+/// Where API工厂's official client (apifm-wxapi, since 26.6.22) sends `user/loginout`: its
+/// `COMMON_BASE_URL`, followed by the sub-domain, rather than the API host.
+const APIFM_API_ORIGIN: &str = "https://api.it120.cc";
+const APIFM_COMMON_ORIGIN: &str = "https://common.apifm.com";
+
+/// API工厂 (apifm-wxapi): `POST /user/wxapp/login` form `{code, type: 2}` → `{code: 0, data:
+/// {token, uid}}`, `code 10000` = not registered; `GET /user/check-token?token=` (any `code` but 0
+/// means the token is not accepted, as the official template reads it); `GET /user/loginout?token=`
+/// on `https://common.apifm.com/<sub-domain>` when `baseUrl` is the documented
+/// `https://api.it120.cc/<sub-domain>`; `code 2000` = not logged in. The client sends every request
+/// form-encoded, the token as a form field on POST and in the query on GET.
 pub fn apifm(base_url: &str) -> ProtocolSpec {
+    let logout_path = match base_url.strip_prefix(APIFM_API_ORIGIN) {
+        Some(sub_domain) if sub_domain.starts_with('/') => crate::json::join(&[APIFM_COMMON_ORIGIN, sub_domain, "/user/loginout"]),
+        _ => "/user/loginout".to_owned(),
+    };
     ProtocolSpec {
         base_url: base_url.to_owned(),
         format: BodyFormat::Form,
@@ -93,20 +117,25 @@ pub fn apifm(base_url: &str) -> ProtocolSpec {
         expires_in_path: None,
         success: Some(FieldMatch::numbers("code", &[0.0])),
         not_registered: Some(FieldMatch::numbers("code", &[10000.0])),
-        invalid_statuses: vec![401],
+        invalid_statuses: Vec::new(),
         invalid_field: Some(FieldMatch::numbers("code", &[2000.0])),
+        invalid_message: None,
         check: Some(Endpoint::new(Method::Get, "/user/check-token")),
         check_valid: Some(FieldMatch::numbers("code", &[0.0])),
-        logout: Endpoint::new(Method::Get, "/user/loginout"),
+        logout: Endpoint { method: Method::Get, path: logout_path },
         logout_invalid_statuses: Vec::new(),
-        token: TokenPlacement::Query("token".to_owned()),
+        logout_revokes: true,
+        token: TokenPlacement::Body("token".to_owned()),
         logout_token: None,
+        request_headers: vec![("content-type".to_owned(), "application/x-www-form-urlencoded".to_owned())],
     }
 }
 
 /// litemall (`baseUrl` ends in `/wx`): `POST /auth/login_by_weixin {code, userInfo}` →
-/// `{errno: 0, data: {token, tokenExpire, userInfo}}`; `errno 501` = not logged in; the check asks
-/// `GET /user/index`; `POST /auth/logout`; header `X-Litemall-Token`.
+/// `{errno: 0, data: {token, userInfo}}` (the `userInfo` the client sent, echoed; no expiry since
+/// 2019); every answer is HTTP 200; `errno 501` = not logged in (`401` is a bad argument, not a
+/// session matter); the check asks `GET /user/index`; header `X-Litemall-Token`. Its tokens are
+/// stateless JWTs (2 hours) that `POST /auth/logout` cannot revoke: logout reports `notRevocable`.
 pub fn litemall(base_url: &str) -> ProtocolSpec {
     ProtocolSpec {
         base_url: base_url.to_owned(),
@@ -117,18 +146,22 @@ pub fn litemall(base_url: &str) -> ProtocolSpec {
         // litemall refuses a login without userInfo; WeChat no longer gives one, so an empty object.
         login_fields: vec![("userInfo".to_owned(), Json::Object(Vec::new()))],
         token_path: "data.token".to_owned(),
-        uid_path: Some("data.userInfo.userId".to_owned()),
+        uid_path: None,
         user_info_path: Some("data.userInfo".to_owned()),
         expires_in_path: None,
         success: Some(FieldMatch::numbers("errno", &[0.0])),
         not_registered: None,
-        invalid_statuses: vec![401],
+        invalid_statuses: Vec::new(),
         invalid_field: Some(FieldMatch::numbers("errno", &[501.0])),
+        invalid_message: None,
         check: Some(Endpoint::new(Method::Get, "/user/index")),
-        check_valid: Some(FieldMatch::numbers("errno", &[0.0])),
+        check_valid: None,
         logout: Endpoint::new(Method::Post, "/auth/logout"),
         logout_invalid_statuses: Vec::new(),
+        logout_revokes: false,
         token: header("X-Litemall-Token", ""),
         logout_token: None,
+        // litemall-wx's request util sends this on every method (wx.request's default, made explicit).
+        request_headers: vec![("Content-Type".to_owned(), "application/json".to_owned())],
     }
 }

@@ -4,7 +4,7 @@
 //! described with the same fields from `init({ protocol: {...} })`. One engine, many dialects: the
 //! decoding rules are written (and fuzzed) once.
 
-use super::{answer, append_query, failure, is_success, json_body, looks_like_html, LoginGrant, Revocation, ServerProtocol, TokenStatus};
+use super::{answer, append_query, failure, is_success, json_body, looks_like_html, LoginGrant, Revocation, TokenStatus};
 use crate::error::{ServerAnswer, SessionError};
 use crate::json::{number_text, Json};
 use crate::platform::{Body, HttpRequest, HttpResponse, LoginCode, Method, Payload, Purpose};
@@ -110,6 +110,10 @@ pub struct ProtocolSpec {
     pub invalid_statuses: Vec<u16>,
     /// A field that means "the session is invalid" (`errno == 501`, `code == 2000`).
     pub invalid_field: Option<FieldMatch>,
+    /// A message that means "the session is invalid" when it comes with one of these statuses:
+    /// the seeds' egg.js server throws `400 登陆状态已失效`, as JSON (`{"message"}`) or, from
+    /// egg-onerror in production, inside an HTML page — so it is looked for in the body either way.
+    pub invalid_message: Option<(Vec<u16>, String)>,
     /// The endpoint that checks a token, if there is one.
     pub check: Option<Endpoint>,
     /// For the check answer: the field that says valid (`valid == true`); absent → success is enough.
@@ -118,10 +122,16 @@ pub struct ProtocolSpec {
     pub logout: Endpoint,
     /// HTTP statuses of a logout answer that mean "already invalid" (400 登陆状态已失效, 401).
     pub logout_invalid_statuses: Vec<u16>,
+    /// Whether the logout endpoint ends the token on the server. litemall's tokens are stateless
+    /// JWTs its logout cannot revoke: they live until they expire, and the app is told so.
+    pub logout_revokes: bool,
     /// How the token is sent on check, logout and the app's own requests.
     pub token: TokenPlacement,
     /// How the token is sent on logout, when that differs (the seeds' egg.js server takes `{token}`).
     pub logout_token: Option<TokenPlacement>,
+    /// Headers the app's own requests get unless they set them (API工厂's client sends every
+    /// request form-encoded; egg-onerror answers HTML unless JSON is accepted).
+    pub request_headers: Vec<(String, String)>,
 }
 
 /// What an answer amounts to under a spec.
@@ -141,6 +151,7 @@ impl ProtocolSpec {
         let body = response.payload.json();
         if self.invalid_statuses.contains(&response.status)
             || self.invalid_field.as_ref().and_then(|m| m.test(body)) == Some(true)
+            || self.says_invalid_message(response)
         {
             return Verdict::Invalid(answer(response));
         }
@@ -163,6 +174,19 @@ impl ProtocolSpec {
         Verdict::Ok(body)
     }
 
+    /// Whether the answer carries [`ProtocolSpec::invalid_message`] with one of its statuses.
+    fn says_invalid_message(&self, response: &HttpResponse) -> bool {
+        let Some((statuses, message)) = &self.invalid_message else { return false };
+        statuses.contains(&response.status)
+            && match &response.payload {
+                Payload::Text(text) => text.contains(message.as_str()),
+                Payload::Json(Json::String(text)) => text.contains(message.as_str()),
+                Payload::Json(_) => super::server_message(&response.payload)
+                    .and_then(|said| said.message)
+                    .is_some_and(|said| said.contains(message.as_str())),
+            }
+    }
+
     fn request(&self, endpoint: &Endpoint, purpose: Purpose) -> RequestBuilder {
         RequestBuilder {
             purpose,
@@ -170,7 +194,8 @@ impl ProtocolSpec {
             url: super::endpoint(&self.base_url, &endpoint.path),
             query: Vec::new(),
             fields: Vec::new(),
-            headers: Vec::new(),
+            // The protocol's own calls carry the headers its client always sends.
+            headers: self.request_headers.clone(),
         }
     }
 
@@ -195,12 +220,19 @@ fn bad(response: &HttpResponse, detail: &str) -> SessionError {
     SessionError::BadResponse { status: response.status, detail: detail.to_owned() }
 }
 
-impl ServerProtocol for ProtocolSpec {
-    fn base_url(&self) -> &str {
+/// One server's dialect of the login protocol: every built-in and configured protocol is a
+/// [`ProtocolSpec`] read by these methods (one engine; no trait object, so the compiler drops what
+/// no dialect uses).
+impl ProtocolSpec {
+    /// The server's base URL; the app's own requests get the token only on its origin.
+    pub fn base_url(&self) -> &str {
         &self.base_url
     }
 
-    fn login_request(&self, code: &LoginCode, fields: &[(String, Json)]) -> Result<HttpRequest, SessionError> {
+    /// The request that exchanges a `wx.login` code for a token; `fields` are the app's extra
+    /// login fields, overriding the protocol's constants. `INVALID_OPTIONS` for fields the
+    /// protocol cannot send (an object in a form).
+    pub fn login_request(&self, code: &LoginCode, fields: &[(String, Json)]) -> Result<HttpRequest, SessionError> {
         let mut builder = self.request(&self.login, Purpose::Login);
         let code = (self.code_field.clone(), Json::String(code.0.clone()));
         let in_query = self.code_in_query || self.login.method == Method::Get;
@@ -225,7 +257,8 @@ impl ServerProtocol for ProtocolSpec {
         Ok(builder.build(self.format))
     }
 
-    fn decode_login(&self, response: &HttpResponse) -> Result<LoginGrant, SessionError> {
+    /// Decodes the login answer.
+    pub fn decode_login(&self, response: &HttpResponse) -> Result<LoginGrant, SessionError> {
         let body = match self.verdict(response) {
             Verdict::Ok(body) => body,
             Verdict::Invalid(said) => return Err(SessionError::ServerRejected(said)),
@@ -253,12 +286,28 @@ impl ServerProtocol for ProtocolSpec {
         })
     }
 
-    fn check_request(&self, token: &Token) -> Option<HttpRequest> {
+    /// The request that asks whether a token is valid; `None` if the server has no such endpoint.
+    pub fn check_request(&self, token: &Token) -> Option<HttpRequest> {
         let endpoint = self.check.as_ref()?;
         Some(self.with_token(self.request(endpoint, Purpose::Check), &self.token, token).build(self.format))
     }
 
-    fn decode_check(&self, response: &HttpResponse) -> Result<TokenStatus, SessionError> {
+    /// Decodes the check answer. Errors mean "could not tell" — the token is kept.
+    pub fn decode_check(&self, response: &HttpResponse) -> Result<TokenStatus, SessionError> {
+        // A check field outranks the general success rule: API工厂's check-token answers every
+        // token it does not accept with some non-zero `code`, and its client takes them all as
+        // logged out. A 2xx that is not JSON, a 5xx, no answer: could not tell, the token stays.
+        if let (Some(valid), true) = (&self.check_valid, is_success(response.status)) {
+            if !matches!(self.verdict(response), Verdict::Invalid(_) | Verdict::NotRegistered(_)) {
+                return match valid.test(response.payload.json()) {
+                    Some(true) => Ok(TokenStatus::Valid),
+                    Some(false) => Ok(TokenStatus::Invalid),
+                    None => Err(json_body(response).err().unwrap_or_else(|| {
+                        bad(response, "the answer does not say whether the token is valid")
+                    })),
+                };
+            }
+        }
         match self.verdict(response) {
             Verdict::Invalid(_) | Verdict::NotRegistered(_) => Ok(TokenStatus::Invalid),
             Verdict::Failed(error) => Err(error),
@@ -275,39 +324,47 @@ impl ServerProtocol for ProtocolSpec {
         }
     }
 
-    fn logout_request(&self, token: &Token) -> HttpRequest {
+    /// The request that revokes a token.
+    pub fn logout_request(&self, token: &Token) -> HttpRequest {
         let placement = self.logout_token.as_ref().unwrap_or(&self.token);
         self.with_token(self.request(&self.logout, Purpose::Logout), placement, token).build(self.format)
     }
 
-    fn says_session_invalid(&self, response: &HttpResponse) -> bool {
+    /// Whether an answer to one of the app's own requests says the session is invalid.
+    pub fn says_session_invalid(&self, response: &HttpResponse) -> bool {
         matches!(self.verdict(response), Verdict::Invalid(_))
     }
 
-    fn reply_paths(&self) -> Vec<&str> {
-        self.invalid_field.iter().map(|m| m.path.as_str()).collect()
-    }
-
-    fn token_header(&self, token: &Token) -> Option<(String, String)> {
-        match &self.token {
-            TokenPlacement::Header { name, prefix } => {
-                let mut value = prefix.clone();
-                value.push_str(token.as_str());
-                Some((name.clone(), value))
-            }
-            TokenPlacement::Query(_) | TokenPlacement::Body(_) => None,
+    /// The body fields `says_session_invalid` reads (`code` for API工厂; "" for the whole text);
+    /// with [`super::MESSAGE_PATHS`] on a failure, all the session ever reads of an app's reply.
+    pub fn reply_paths(&self) -> Vec<&str> {
+        let mut paths: Vec<&str> = self.invalid_field.iter().map(|m| m.path.as_str()).collect();
+        if self.invalid_message.is_some() {
+            // "" asks for the whole body when it is text (an HTML error page), else the message fields.
+            paths.push("");
+            paths.extend(super::MESSAGE_PATHS);
         }
+        paths
     }
 
-    fn token_query(&self) -> Option<&str> {
-        match &self.token {
-            // A body field cannot be added to an arbitrary app request safely; the query can.
-            TokenPlacement::Query(name) | TokenPlacement::Body(name) => Some(name),
-            TokenPlacement::Header { .. } => None,
-        }
+    /// Where the token travels on the app's own requests.
+    pub fn token_placement(&self) -> &TokenPlacement {
+        &self.token
     }
 
-    fn decode_logout(&self, response: &HttpResponse) -> Result<Revocation, SessionError> {
+    /// Headers the app's own requests get unless they set them.
+    pub fn request_headers(&self) -> &[(String, String)] {
+        &self.request_headers
+    }
+
+
+    /// Whether a logout the server accepted ended the token there (litemall's cannot).
+    pub fn logout_revokes(&self) -> bool {
+        self.logout_revokes
+    }
+
+    /// Decodes the logout answer. Errors mean "not confirmed".
+    pub fn decode_logout(&self, response: &HttpResponse) -> Result<Revocation, SessionError> {
         if self.logout_invalid_statuses.contains(&response.status) {
             return Ok(Revocation::AlreadyInvalid);
         }

@@ -16,8 +16,8 @@ use crate::bridge::to_js;
 use crate::error::SessionError;
 use crate::json::Json;
 use crate::platform::{
-    AppCall, Body, HttpRequest, HttpResponse, LoginCode, Payload, Platform, Purpose, Refresh, SessionEvent, StoredValue,
-    TokenOnRequest,
+    AppCall, Body, Credentials, HttpRequest, HttpResponse, LoginCode, Payload, Platform, Purpose, Refresh, SessionEvent,
+    StoredValue, TokenOnRequest,
 };
 use crate::protocol::append_query;
 use crate::protocol::spec::percent_encode;
@@ -131,7 +131,7 @@ impl Platform for WxPlatform {
     type Call = WxCall;
     type Reply = JsValue;
 
-    async fn send_call(&self, call: &WxCall, token: Option<&TokenOnRequest>) -> Result<JsValue, SessionError> {
+    async fn send_call(&self, call: &WxCall, credentials: Option<&Credentials>) -> Result<JsValue, SessionError> {
         // A copy: the app's options object is never modified.
         let options = Object::assign(&Object::new(), &call.options);
         for key in SESSION_REQUEST_KEYS {
@@ -141,16 +141,27 @@ impl Platform for WxPlatform {
         if let Ok(given) = get(&call.options, "header").dyn_into::<Object>() {
             Object::assign(&header, &given);
         }
-        match token {
-            Some(TokenOnRequest::Header(name, value)) => set(&header, name, &JsValue::from_str(value)),
-            Some(TokenOnRequest::Query(name, value)) => {
-                let mut pair = String::new();
-                percent_encode(name, &mut pair);
-                pair.push('=');
-                percent_encode(value, &mut pair);
-                set(&options, "url", &JsValue::from_str(&append_query(&call.url(), &pair)));
+        if let Some(credentials) = credentials {
+            for (name, value) in &credentials.headers {
+                let taken = Object::keys(&header).iter().any(|k| k.as_string().is_some_and(|k| k.eq_ignore_ascii_case(name)));
+                if !taken {
+                    set(&header, name, &JsValue::from_str(value));
+                }
             }
-            None => {}
+            let method = get(&options, "method").as_string().unwrap_or_default().to_ascii_uppercase();
+            let has_body = call.upload || !matches!(method.as_str(), "" | "GET" | "HEAD");
+            match &credentials.token {
+                Some(TokenOnRequest::Header(name, value)) => set(&header, name, &JsValue::from_str(value)),
+                Some(TokenOnRequest::Field(name, value)) if has_body => add_field(&options, call.upload, name, value),
+                Some(TokenOnRequest::Query(name, value) | TokenOnRequest::Field(name, value)) => {
+                    let mut pair = String::new();
+                    percent_encode(name, &mut pair);
+                    pair.push('=');
+                    percent_encode(value, &mut pair);
+                    set(&options, "url", &JsValue::from_str(&append_query(&call.url(), &pair)));
+                }
+                None => {}
+            }
         }
         set(&options, "header", &header);
         if get(&options, "timeout").is_undefined() {
@@ -188,7 +199,12 @@ impl Platform for WxPlatform {
         let mut data = get(reply, "data");
         if let Some(text) = data.as_string() {
             // The app asked for text (or the body is not JSON): parse it only because we must look.
-            data = JSON::parse(&text).unwrap_or(JsValue::UNDEFINED);
+            match JSON::parse(&text) {
+                Ok(parsed) => data = parsed,
+                // An HTML error page: only a protocol that reads text ("" among the paths) gets it.
+                Err(_) if paths.contains(&"") => return HttpResponse { status, payload: Payload::Text(text) },
+                Err(_) => data = JsValue::UNDEFINED,
+            }
         }
         HttpResponse { status, payload: Payload::Json(pick(&data, paths)) }
     }
@@ -220,10 +236,10 @@ impl Platform for WxPlatform {
         for (name, value) in &request.headers {
             set(&header, name, &JsValue::from_str(value));
         }
-        // Servers behind egg-onerror and similar answer HTML errors unless JSON is asked for.
-        set(&header, "Accept", &JsValue::from_str("application/json"));
         if let Some(body) = &request.body {
-            set(&header, "Content-Type", &JsValue::from_str(body.content_type()));
+            if !request.headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("content-type")) {
+                set(&header, "Content-Type", &JsValue::from_str(body.content_type()));
+            }
             let data = match body {
                 Body::Json(value) => JSON::stringify(&to_js(value)).map(JsValue::from).unwrap_or(JsValue::UNDEFINED),
                 Body::Form(text) => JsValue::from_str(text),
@@ -319,9 +335,35 @@ fn event_object(event: &SessionEvent) -> Object {
         SessionEvent::Logout => "logout",
         SessionEvent::Expired => "expired",
         SessionEvent::Invalidated => "invalidated",
+        SessionEvent::RevocationAbandoned { reason } => {
+            set(&object, "reason", &JsValue::from_str(reason));
+            "revocationAbandoned"
+        }
     };
     set(&object, "type", &JsValue::from_str(kind));
     object
+}
+
+/// Adds `name=value` to a request's body (`data`, or `formData` for an upload): a field of an
+/// object, or one more pair of a form-encoded string. The app's own objects are copied, not changed.
+fn add_field(options: &Object, upload: bool, name: &str, value: &str) {
+    let key = if upload { "formData" } else { "data" };
+    let data = get(options, key);
+    if let Some(text) = data.as_string() {
+        let mut pair = String::new();
+        percent_encode(name, &mut pair);
+        pair.push('=');
+        percent_encode(value, &mut pair);
+        let joined = if text.is_empty() { pair } else { crate::json::join(&[&text, "&", &pair]) };
+        set(options, key, &JsValue::from_str(&joined));
+        return;
+    }
+    let fields = Object::new();
+    if let Some(given) = data.dyn_ref::<Object>().filter(|_| !js_sys::Array::is_array(&data)) {
+        Object::assign(&fields, given);
+    }
+    set(&fields, name, &JsValue::from_str(value));
+    set(options, key, &fields);
 }
 
 /// What a storage read returned, in the session's terms.
@@ -350,7 +392,7 @@ fn parse_payload(body: String) -> Payload {
 /// reply reads), instead of converting a whole body the app may have asked for in megabytes.
 fn pick(data: &JsValue, paths: &[&str]) -> Json {
     let mut picked = Json::Object(Vec::new());
-    for path in paths {
+    for path in paths.iter().filter(|p| !p.is_empty()) {
         let mut value = data.clone();
         for key in path.split('.') {
             value = if value.is_object() { get(&value, key) } else { JsValue::UNDEFINED };

@@ -124,7 +124,8 @@ function configOverride(api, protocol = 'default') {
     ' */',
     "'use strict';",
     '',
-    `module.exports = { baseUrl: ${JSON.stringify(baseUrlFor(api, protocol))}, protocol: ${JSON.stringify(protocol)} };`,
+    // The account routes exist only in the reference server's default protocol.
+    `module.exports = { baseUrl: ${JSON.stringify(baseUrlFor(api, protocol))}, protocol: ${JSON.stringify(protocol)}, accountApi: ${protocol === 'default'} };`,
     '',
   ].join('\n');
 }

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The development loop: builds what is stale (the session module, then 构建 npm's copy of it in
 # miniprogram/miniprogram_npm, which the pages require), starts the reference server in
-# development mode (memory store) and the browser preview of the real miniprogram/ pages, and
-# prints where to look.
+# development mode (sessions in memory, users in SQLite under a data directory) and the browser
+# preview of the real miniprogram/ pages, and prints where to look.
 #
 #   scripts/dev.sh [--port 8788] [--server-port 8787] [--user alice] [--no-build] [--build-only]
-#                  [--session-dir DIR] [--protocol default|litemall]
+#                  [--session-dir DIR] [--protocol default|litemall] [--data-dir DIR]
 #
 #   --port N          the preview's port (default 8788; 0 = any free port)
 #   --server-port N   the server's port (default 8787, the port miniprogram/config.js names)
@@ -20,8 +20,12 @@
 #   --protocol NAME   the protocol the app speaks (default: default). litemall: the server's
 #                     litemall dialect under /wx (development mode); the preview's config.js
 #                     then says baseUrl <server>/wx, protocol 'litemall'
+#   --data-dir DIR    where the server keeps its users (SQLite) and uploaded avatars (default
+#                     build/dev-data, so the dev users and their profiles last between runs);
+#                     passed as WX_SESSION_DATA_DIR
 #   DEV_READY_FILE=F  once both are up, write F (JSON: previewUrl, serverUrl, baseUrl, protocol,
-#                     previewPid, serverPid, devPid); a READY line is printed either way — for tests
+#                     previewPid, serverPid, devPid, serverBin, dataDir); a READY line is printed
+#                     either way — for tests (tests/e2e restart the server from serverBin and dataDir)
 #
 # Both run on 127.0.0.1. Ctrl-C or SIGTERM stops both. If the server exits on its own (or a test
 # kills it), the preview keeps running and shows what a user sees when the server is down; if the
@@ -37,6 +41,7 @@ BUILD=1
 BUILD_ONLY=0
 SESSION_DIR=""
 PROTOCOL=default
+DATA_DIR=""
 READY_FILE="${DEV_READY_FILE:-}"
 STARTUP_TIMEOUT_S=20
 
@@ -51,6 +56,7 @@ while [[ $# -gt 0 ]]; do
     --build-only) BUILD_ONLY=1; shift ;;
     --session-dir) SESSION_DIR="${2:?--session-dir needs a directory}"; shift 2 ;;
     --protocol) PROTOCOL="${2:?--protocol needs a name}"; shift 2 ;;
+    --data-dir) DATA_DIR="${2:?--data-dir needs a directory}"; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) die "unknown option: $1" "see scripts/dev.sh --help" ;;
   esac
@@ -72,6 +78,9 @@ if [[ -n "$SESSION_DIR" ]]; then
 fi
 
 cd "$ROOT"
+DATA_DIR="${DATA_DIR:-$ROOT/build/dev-data}"
+mkdir -p "$DATA_DIR" || die "--data-dir: cannot create $DATA_DIR"
+DATA_DIR="$(cd "$DATA_DIR" && pwd)"
 
 # --- build ------------------------------------------------------------------------------------------
 server_binary() {
@@ -161,9 +170,10 @@ trap stop_all EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# The dev server, memory store: a Redis configured in this shell must not be used (or wiped).
-say "starting the server: $SERVER_BIN --dev --listen 127.0.0.1:$SERVER_PORT"
-env -u REDIS_URL -u WX_SESSION_REDIS_CLUSTER -u WX_SESSION_CONFIG \
+# The dev server, sessions in memory: a Redis or a PostgreSQL configured in this shell must not
+# be used (or wiped). Users live in SQLite under the data directory.
+say "starting the server: WX_SESSION_DATA_DIR=$DATA_DIR $SERVER_BIN --dev --listen 127.0.0.1:$SERVER_PORT"
+env -u REDIS_URL -u WX_SESSION_REDIS_CLUSTER -u WX_SESSION_CONFIG -u DATABASE_URL WX_SESSION_DATA_DIR="$DATA_DIR" \
   "$SERVER_BIN" --dev --listen "127.0.0.1:$SERVER_PORT" &
 SERVER_PID=$!
 
@@ -199,20 +209,26 @@ cat <<EOF
   wx-session 预览已启动 / the preview is running
 
     打开 / open:   $OPEN_URL
-    服务器 server: $SERVER_URL  (开发模式 --dev，内存存储 / dev mode, memory store)
+    服务器 server: $SERVER_URL  (开发模式 --dev，会话在内存 / dev mode, sessions in memory)
+    用户数据 users: $DATA_DIR  (SQLite 和头像 / SQLite and avatars)
     协议 protocol: $PROTOCOL  (baseUrl $BASE_URL)
 
-  在页面上：点 登录 → 看到「测试用户 $DEV_USER 🐼」→ 点 我的账户 → 点 退出 → 在弹窗里点 退出 确认
-  → 显示「未登录」。顶部可以换登录用户；用两个窗口登录同一用户可以看到单点登录（旧 token 失效）。
-  On the page: tap 登录 (log in), then 我的账户 (account), then 退出 (log out) and confirm.
+  在页面上：勾选协议，点 微信一键登录 → 看到「测试用户 $DEV_USER 🐼」→ 点 我的账户 → 设置头像（选一张
+  图片）、昵称、点击获取 手机号 → 点 退出 → 在弹窗里点 退出 确认 → 回到登录页。顶部可以换登录用户；
+  用两个窗口登录同一用户可以看到单点登录（旧 token 失效）。
+  On the page: tick the agreement, tap 微信一键登录 (log in), then 我的账户 (account): set an avatar
+  (pick a picture), a nickname and the phone number; then 退出 (log out) and confirm.
 
   Ctrl-C 停止 / stops both.
 
 EOF
 
 if [[ -n "$READY_FILE" ]]; then
-  printf '{"previewUrl":"%s","serverUrl":"%s","baseUrl":"%s","protocol":"%s","previewPid":%s,"serverPid":%s,"devPid":%s}\n' \
-    "$PREVIEW_URL" "$SERVER_URL" "$BASE_URL" "$PROTOCOL" "$PREVIEW_PID" "$SERVER_PID" "$$" >"$READY_FILE.tmp"
+  node -e 'process.stdout.write(JSON.stringify({
+      previewUrl: process.argv[1], serverUrl: process.argv[2], baseUrl: process.argv[3], protocol: process.argv[4],
+      previewPid: Number(process.argv[5]), serverPid: Number(process.argv[6]), devPid: Number(process.argv[7]),
+      serverBin: process.argv[8], dataDir: process.argv[9] }) + "\n")' \
+    "$PREVIEW_URL" "$SERVER_URL" "$BASE_URL" "$PROTOCOL" "$PREVIEW_PID" "$SERVER_PID" "$$" "$SERVER_BIN" "$DATA_DIR" >"$READY_FILE.tmp"
   mv "$READY_FILE.tmp" "$READY_FILE"
 fi
 say "READY preview=$PREVIEW_URL server=$SERVER_URL protocol=$PROTOCOL"

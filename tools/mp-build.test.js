@@ -1,5 +1,6 @@
-// Self-test of the mini-program build tools: the UTF-8 codec, the glue transform, the wasm module
-// tool, and the shipped files loading in a sandbox that lacks what the mini-program runtime lacks.
+// Self-test of the mini-program build tools: the UTF-8 codec (tools/mp-utf8.mjs), the glue bundler
+// (tools/mp-bundle.js with tools/mp-loader.mjs), the syntax-tree check (tools/mp-check.js), the wasm
+// module tool, and the shipped files loading in a sandbox that lacks what the mini-program lacks.
 //
 //   node --test tools/           (scripts/test.sh runs it as the `tools` suite)
 //
@@ -13,8 +14,8 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 
-const { MpUtf8Decoder, MpUtf8Encoder, mpUtf8Length } = require('./mp-utf8.js');
-const { transform, build, checkFile, findForbidden } = require('./mp-glue.js');
+const { findForbidden, checkFile } = require('./mp-check.js');
+const { bundle, parseRenameMap } = require('./mp-bundle.js');
 const wasmModule = require('./wasm-module.js');
 const { createSandbox } = require('./mp-sandbox.js');
 
@@ -25,6 +26,19 @@ const WASM = path.join(PACKAGE_DIR, 'session_bg.wasm.br');
 const BUILT = fs.existsSync(GLUE) && fs.existsSync(WASM);
 
 const PANDA = '登陆中 🐼';
+
+// The codec is an ES module (esbuild injects it); loaded once before the tests.
+let MpUtf8Decoder;
+let MpUtf8Encoder;
+let mpUtf8Length;
+let SHARED_LIMIT;
+test.before(async () => {
+  const codec = await import('./mp-utf8.mjs');
+  MpUtf8Decoder = codec.TextDecoder;
+  MpUtf8Encoder = codec.TextEncoder;
+  mpUtf8Length = codec.utf8Length;
+  SHARED_LIMIT = codec.SHARED_LIMIT;
+});
 
 // ---------------------------------------------------------------------------------------------
 test('UTF-8 decoder agrees with the WHATWG decoder (the host TextDecoder)', async (t) => {
@@ -98,66 +112,127 @@ test('UTF-8 encoder agrees with the host TextEncoder, encode and encodeInto', ()
   assert.equal(mine.encoding, 'utf-8');
 });
 
+test('UTF-8 decoder keeps one buffer: none for ASCII, the same one for every non-ASCII decode', () => {
+  const decoder = new MpUtf8Decoder('utf-8', { ignoreBOM: true, fatal: true });
+  assert.equal(decoder.decode(new TextEncoder().encode('plain ascii')), 'plain ascii');
+  assert.equal(decoder.units, null, 'pure ASCII needs no buffer');
+  assert.equal(decoder.decode(new TextEncoder().encode(PANDA)), PANDA);
+  const kept = decoder.units;
+  assert.ok(kept instanceof Uint16Array);
+  for (let i = 0; i < 100; i++) assert.equal(decoder.decode(new TextEncoder().encode(PANDA + i)), PANDA + i);
+  assert.equal(decoder.units, kept, 'decoding again reuses the buffer');
+  const big = PANDA.repeat(3000); // above SHARED_LIMIT bytes: a buffer of its own, not kept
+  assert.ok(new TextEncoder().encode(big).length > SHARED_LIMIT);
+  assert.equal(decoder.decode(new TextEncoder().encode(big)), big);
+  assert.ok(decoder.units.length <= SHARED_LIMIT, 'a large input does not grow the kept buffer past the limit');
+});
+
 // ---------------------------------------------------------------------------------------------
-// A glue file shaped like wasm-bindgen's `--target web` output, small enough to read.
-const FIXTURE = [
-  '/* @ts-self-types="./x.d.ts" */',
-  'export class Session { constructor(o) { this.o = o; } }',
-  'export function greet(s) { return `hi ${s}`; }',
-  'function __wbg_get_imports() { return { __proto__: null, "./x_bg.js": {} }; }',
-  "let cachedTextDecoder = new TextDecoder('utf-8', { ignoreBOM: true, fatal: true });",
-  'const cachedTextEncoder = new TextEncoder();',
+// The bundler on a small wasm-bindgen-shaped input: a `_bg.js` and two hand-made wasm modules
+// (before and after binaryen's renaming) with binaryen's map, loaded in the sandbox afterwards.
+
+/** A wasm module importing `module.imp` (a () → () function), exporting `exp` that calls it and its memory as `memory`. */
+function tinyWasm(module, imp, exp, memory = 'memory') {
+  const { encodeU32 } = wasmModule;
+  const name = (s) => Buffer.concat([encodeU32(Buffer.byteLength(s)), Buffer.from(s)]);
+  const section = (id, body) => Buffer.concat([Buffer.from([id]), encodeU32(body.length), body]);
+  const vec = (...items) => Buffer.concat([encodeU32(items.length), ...items]);
+  return Buffer.concat([
+    Buffer.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]),
+    section(1, vec(Buffer.from([0x60, 0, 0]))), // type 0: () -> ()
+    section(2, vec(Buffer.concat([name(module), name(imp), Buffer.from([0, 0])]))), // import func, type 0
+    section(3, vec(Buffer.from([0]))), // one function of type 0
+    section(5, vec(Buffer.from([0, 1]))), // memory, 1 page
+    section(7, vec(Buffer.concat([name(exp), Buffer.from([0, 1])]), Buffer.concat([name(memory), Buffer.from([2, 0])]))),
+    section(10, vec(Buffer.from([4, 0, 0x10, 0, 0x0b]))), // body: call 0; end
+  ]);
+}
+
+const BG = [
   'let wasm;',
-  'function __wbg_finalize_init(instance, module) { wasm = instance.exports; return wasm; }',
-  'async function __wbg_load(module, imports) { return WebAssembly.instantiate(module, imports); }',
-  'function initSync(module) { return new WebAssembly.Instance(module); }',
-  "async function __wbg_init(p) { p = new URL('x_bg.wasm', import.meta.url); return fetch(p); }",
-  'export { initSync, __wbg_init as default };',
+  'export function __wbg_set_wasm(val) { wasm = val; }',
+  "let cachedTextDecoder = new TextDecoder('utf-8', { ignoreBOM: true, fatal: true });",
+  'export const seen = [];',
+  'export function __wbg_note_0123456789abcdef() {',
+  '  const bytes = new Uint8Array(wasm.memory.buffer, 0, 4);',
+  '  seen.push(cachedTextDecoder.decode(bytes));',
+  '}',
+  'export class Session {',
+  '  ping() { new Uint8Array(wasm.memory.buffer).set(new TextEncoder().encode("登"), 0); new Uint8Array(wasm.memory.buffer)[3] = 65; wasm.session_ping(); return seen[seen.length - 1]; }',
+  '}',
+  'export function unused() { return 1; }',
 ].join('\n');
 
-test('glue transform: a wasm-bindgen-shaped glue becomes clean CommonJS', () => {
-  const result = transform(FIXTURE, { requireExports: ['Session'] });
-  assert.deepEqual(result.exports, ['Session', 'greet']);
-  assert.deepEqual(findForbidden(result.code), []);
-  assert.match(result.code, /new MpUtf8Decoder\('utf-8', \{ ignoreBOM: true, fatal: true \}\)/);
-  assert.doesNotMatch(result.code, /__wbg_init|initSync|@ts-self-types/);
-  assert.match(result.code, /module\.exports = \{ instantiate: mpInstantiate \};/);
+/** Writes the fixture into a temp dir and bundles it; `edit(bg)` changes the glue first. */
+async function bundleFixture(dir, edit = (bg) => bg, extra = {}) {
+  fs.writeFileSync(path.join(dir, 'x_bg.js'), edit(BG));
+  fs.writeFileSync(path.join(dir, 'before.wasm'), tinyWasm('./x_bg.js', '__wbg_note_0123456789abcdef', 'session_ping'));
+  fs.writeFileSync(path.join(dir, 'after.wasm'), tinyWasm('a', 'a', 'b', 'c'));
+  fs.writeFileSync(path.join(dir, 'names.txt'), extra.map || './x_bg.js => a\n__wbg_note_0123456789abcdef => a\nsession_ping => b\nmemory => c\n');
+  return bundle({
+    bg: path.join(dir, 'x_bg.js'),
+    map: path.join(dir, 'names.txt'),
+    before: path.join(dir, 'before.wasm'),
+    after: path.join(dir, 'after.wasm'),
+    requireExports: extra.requireExports || ['Session'],
+  });
+}
+
+function withTempDir(fn) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mp-bundle-'));
+  return Promise.resolve(fn(dir)).finally(() => fs.rmSync(dir, { recursive: true, force: true }));
+}
+
+test('bundle: wasm-bindgen bundler output becomes CommonJS that loads through WXWebAssembly', () =>
+  withTempDir(async (dir) => {
+    const result = await bundleFixture(dir);
+    assert.deepEqual(result.api, ['Session', 'seen', 'unused']);
+    assert.deepEqual(findForbidden(result.code), [], 'no TextDecoder/TextEncoder/WebAssembly/ES module syntax');
+    assert.doesNotMatch(result.code, /session_ping|__wbg_note_0123456789abcdef|\.memory\b/, 'every wasm name is binaryen\'s short one');
+    fs.writeFileSync(path.join(dir, 'glue.js'), result.code);
+    fs.copyFileSync(path.join(dir, 'after.wasm'), path.join(dir, 'x.wasm'));
+    const sandbox = createSandbox(dir);
+    const glue = sandbox.load(path.join(dir, 'glue.js'));
+    assert.deepEqual(Object.keys(glue), ['instantiate']);
+    const api = await glue.instantiate('/x.wasm');
+    // JS → UTF-8 (injected encoder) → wasm memory → the import, called from wasm → decoder → JS.
+    assert.equal(new api.Session().ping(), "登A");
+    assert.equal(await glue.instantiate('/x.wasm'), api, 'one instance per module');
+  }));
+
+test('bundle: refuses inputs outside the contract, writing nothing', () =>
+  withTempDir(async (dir) => {
+    await assert.rejects(bundleFixture(dir, (bg) => bg + '\nexport function leak(u) { return fetch(u); }'), /fetch/);
+    await assert.rejects(bundleFixture(dir, (bg) => bg + '\nexport function keyed() { return { session_ping: 1 }; }'), /short names safely/);
+    await assert.rejects(bundleFixture(dir, (bg) => bg + '\nexport function other(o) { return o.session_ping; }'), /something other than `wasm`/);
+    await assert.rejects(bundleFixture(dir, (bg) => 'import { x } from "./snippets/y.js";\n' + bg), /inline_js/);
+    await assert.rejects(bundleFixture(dir, (bg) => bg.replace('export function __wbg_set_wasm', 'function __wbg_set_wasm')), /__wbg_set_wasm/);
+    await assert.rejects(bundleFixture(dir, (bg) => bg.replace('export function __wbg_note', 'function __wbg_note')), /does not export the wasm imports/);
+    await assert.rejects(bundleFixture(dir, undefined, { requireExports: ['Missing'] }), /does not export Missing/);
+    await assert.rejects(bundleFixture(dir, undefined, { map: './x_bg.js => a\n__wbg_note_0123456789abcdef => a\n' }), /map does not say what export/);
+  }));
+
+test('binaryen rename map: `old => new` lines; a name renamed twice is an error', () => {
+  assert.deepEqual([...parseRenameMap('a => b\n  __wbg_x_1 => c\nnoise\n')], [['a', 'b'], ['__wbg_x_1', 'c']]);
+  assert.throws(() => parseRenameMap('a => b\na => c\n'), /twice/);
 });
 
-test('glue transform: fails loudly when the glue changes shape', () => {
-  const without = (name) => FIXTURE.split('\n').filter((line) => !line.includes('function ' + name)).join('\n');
-  assert.throws(() => transform(without('__wbg_get_imports')), /__wbg_get_imports/);
-  assert.throws(() => transform(without('__wbg_finalize_init')), /__wbg_finalize_init/);
-  assert.throws(() => transform(FIXTURE.replace('__wbg_get_imports()', '__wbg_get_imports(memory)')), /takes parameters/);
-  assert.throws(() => transform('import * as x from "./snippets/a.js";\n' + FIXTURE), /inline_js|module = /);
-  assert.throws(() => transform(FIXTURE, { requireExports: ['Missing'] }), /does not export Missing/);
-  assert.throws(() => transform(FIXTURE + '\nfunction keep() { return __wbg_init(); }'), /still refers to __wbg_init/);
-  assert.throws(() => transform(FIXTURE + '\nconst mpExports = 1;'), /already uses mpExports/);
-});
-
-test('glue build: refuses to write a file that still needs fetch', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mp-glue-'));
-  try {
-    const input = path.join(dir, 'glue.js');
-    const output = path.join(dir, 'out.js');
-    fs.writeFileSync(input, FIXTURE + '\nfunction helper(u) { return fetch(u); }\n');
-    assert.throws(() => build(input, output), (error) => /fetch/.test(error.message) && /line \d+/.test(error.message));
-    assert.equal(fs.existsSync(output), false);
-    fs.writeFileSync(input, FIXTURE);
-    build(input, output);
-    assert.ok(fs.existsSync(output));
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-});
-
-test('forbidden-reference scan: references, not mentions', () => {
+test('forbidden-reference check on the syntax tree: references, not mentions', () => {
   const found = (code) => findForbidden(code).map((f) => f.what);
-  assert.deepEqual(found('// fetch WebAssembly\nconst s = "TextDecoder fetch"; obj.fetch(1); wx.request({});'), []);
-  assert.deepEqual(found('fetch(1); globalThis.fetch(2); self.crypto; new Function("x"); import("m"); q?.WebAssembly'),
-    ['fetch', 'fetch', 'crypto', 'new Function', 'import()', 'WebAssembly']);
+  assert.deepEqual(found('// fetch WebAssembly\nconst s = "TextDecoder fetch"; obj.fetch(1); wx.request({}); const o = { URL: 1 };'), []);
+  assert.deepEqual(found('fetch(1); globalThis.fetch(2); self.crypto; new Function("x"); import("m"); q?.WebAssembly; typeof TextDecoder; globalThis["TextEncoder"]'),
+    ['fetch', 'fetch', 'crypto', 'new Function', 'import()', 'WebAssembly', 'TextDecoder', 'TextEncoder']);
   assert.deepEqual(found('const u = import.meta.url; export const x = 1;'), ['import.meta', 'export statement']);
-  assert.deepEqual(found('WXWebAssembly.instantiate(p, i)'), []);
+  assert.deepEqual(found('import x from "y"; x();'), ['import statement']);
+  assert.deepEqual(found('WXWebAssembly.instantiate(p, i); module.exports = { instantiate: f };'), []);
+  assert.deepEqual(found('let = ;'), ['syntax error']);
+});
+
+test('wasm module tool: crate of a demangled Rust symbol', () => {
+  assert.equal(wasmModule.crateOf('wx_session::session::Session::login::{{closure}}'), 'wx_session');
+  assert.equal(wasmModule.crateOf('<serde_wasm_bindgen::de::Deserializer as serde::de::Deserializer>::deserialize_any'), 'serde_wasm_bindgen');
+  assert.equal(wasmModule.crateOf('<&mut dyn core::fmt::Write as core::fmt::Write>::write_str'), 'core');
+  assert.equal(wasmModule.crateOf('__wbindgen_malloc'), '(other)');
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -182,7 +257,7 @@ test('wasm module tool: reads target_features, drops exports and sections', () =
 // The shipped files, in a sandbox without the globals the mini-program runtime lacks.
 const builtSkip = BUILT ? false : 'no build in ' + PACKAGE_DIR + ' (run scripts/build.sh)';
 
-test('shipped glue: passes the forbidden-reference scan and node --check', { skip: builtSkip }, () => {
+test('shipped glue: a CommonJS script with no forbidden reference', { skip: builtSkip }, () => {
   assert.deepEqual(findForbidden(fs.readFileSync(GLUE, 'utf8')), []);
   checkFile(GLUE);
 });

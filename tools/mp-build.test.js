@@ -168,7 +168,8 @@ async function bundleFixture(dir, edit = (bg) => bg, extra = {}) {
   fs.writeFileSync(path.join(dir, 'x_bg.js'), edit(BG));
   fs.writeFileSync(path.join(dir, 'before.wasm'), tinyWasm('./x_bg.js', '__wbg_note_0123456789abcdef', 'session_ping'));
   fs.writeFileSync(path.join(dir, 'after.wasm'), tinyWasm('a', 'a', 'b', 'c'));
-  fs.writeFileSync(path.join(dir, 'names.txt'), extra.map || './x_bg.js => a\n__wbg_note_0123456789abcdef => a\nsession_ping => b\nmemory => c\n');
+  const map = extra.map || { imports: [['./x_bg.js', '__wbg_note_0123456789abcdef', 'a']], exports: [['session_ping', 'b'], ['memory', 'c']] };
+  fs.writeFileSync(path.join(dir, 'names.txt'), JSON.stringify(map));
   return bundle({
     bg: path.join(dir, 'x_bg.js'),
     map: path.join(dir, 'names.txt'),
@@ -209,12 +210,17 @@ test('bundle: refuses inputs outside the contract, writing nothing', () =>
     await assert.rejects(bundleFixture(dir, (bg) => bg.replace('export function __wbg_set_wasm', 'function __wbg_set_wasm')), /__wbg_set_wasm/);
     await assert.rejects(bundleFixture(dir, (bg) => bg.replace('export function __wbg_note', 'function __wbg_note')), /does not export the wasm imports/);
     await assert.rejects(bundleFixture(dir, undefined, { requireExports: ['Missing'] }), /does not export Missing/);
-    await assert.rejects(bundleFixture(dir, undefined, { map: './x_bg.js => a\n__wbg_note_0123456789abcdef => a\n' }), /map does not say what export/);
+    await assert.rejects(bundleFixture(dir, undefined, { map: { imports: [['./x_bg.js', '__wbg_note_0123456789abcdef', 'a']], exports: [['memory', 'c']] } }), /map does not say what export "session_ping"/);
+    await assert.rejects(bundleFixture(dir, undefined, { map: { imports: [['./y_bg.js', '__wbg_note_0123456789abcdef', 'a']], exports: [['session_ping', 'b'], ['memory', 'c']] } }), /map does not say what import/);
   }));
 
-test('binaryen rename map: `old => new` lines; a name renamed twice is an error', () => {
-  assert.deepEqual([...parseRenameMap('a => b\n  __wbg_x_1 => c\nnoise\n')], [['a', 'b'], ['__wbg_x_1', 'c']]);
-  assert.throws(() => parseRenameMap('a => b\na => c\n'), /twice/);
+test('binaryen rename map: its JSON; a name renamed twice or another shape is an error', () => {
+  const map = parseRenameMap(JSON.stringify({ imports: [['./m_bg.js', '__wbg_x_1', 'a']], exports: [['memory', 'b']] }));
+  assert.deepEqual([...map.imports], [['./m_bg.js\0__wbg_x_1', 'a']]);
+  assert.deepEqual([...map.exports], [['memory', 'b']]);
+  assert.throws(() => parseRenameMap(JSON.stringify({ imports: [], exports: [['a', 'b'], ['a', 'c']] })), /twice/);
+  assert.throws(() => parseRenameMap('a => b\n'), /not JSON/);
+  assert.throws(() => parseRenameMap('{"imports": []}'), /"imports" and "exports"/);
 });
 
 test('forbidden-reference check on the syntax tree: references, not mentions', () => {

@@ -346,6 +346,11 @@
   /** Runs [{ name, fn }] one after another; prints TAP and `N passed, M failed`; resolves with M. */
   async function runTests(tests, filter) {
     const chosen = tests.filter((t) => t.name.includes(filter));
+    if (chosen.length === 0) {
+      print('no test name contains "' + filter + '"');
+      print('0 passed, 1 failed');
+      return 1;
+    }
     print('TAP version 13');
     print('1..' + chosen.length);
     let passed = 0;

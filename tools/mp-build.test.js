@@ -115,6 +115,9 @@ test('UTF-8 encoder agrees with the host TextEncoder, encode and encodeInto', ()
 test('UTF-8 decoder keeps one buffer: none for ASCII, the same one for every non-ASCII decode', () => {
   const decoder = new MpUtf8Decoder('utf-8', { ignoreBOM: true, fatal: true });
   assert.equal(decoder.decode(new TextEncoder().encode('plain ascii')), 'plain ascii');
+  const longAscii = 'abc'.repeat(5000); // more code units than one fromCharCode.apply takes
+  assert.equal(decoder.decode(new TextEncoder().encode(longAscii)), longAscii);
+  assert.equal(decoder.decode(new TextEncoder().encode('\ufeff' + longAscii).subarray(3)), longAscii);
   assert.equal(decoder.units, null, 'pure ASCII needs no buffer');
   assert.equal(decoder.decode(new TextEncoder().encode(PANDA)), PANDA);
   const kept = decoder.units;

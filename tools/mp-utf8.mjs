@@ -26,6 +26,7 @@ const APPLY_CHUNK = 8192;
 
 /** `units[from..to)` as a string, in chunks small enough for Function.prototype.apply. */
 function unitsToString(units, from, to) {
+  if (from === 0 && to === units.length && to <= APPLY_CHUNK) return String.fromCharCode.apply(null, units); // no view needed
   if (to - from <= APPLY_CHUNK) return String.fromCharCode.apply(null, units.subarray(from, to));
   let out = '';
   for (let at = from; at < to; at += APPLY_CHUNK) {

@@ -204,6 +204,17 @@ test('bundle: wasm-bindgen bundler output becomes CommonJS that loads through WX
     assert.equal(await glue.instantiate('/x.wasm'), api, 'one instance per module');
   }));
 
+test('bundle: a free function named like its wasm export keeps its JS name', () =>
+  withTempDir(async (dir) => {
+    // #[wasm_bindgen] pub fn session_ping() gives the JS export and the wasm export one name.
+    const result = await bundleFixture(dir, (bg) => bg + '\nexport function session_ping() { wasm.session_ping(); return seen.length; }');
+    assert.ok(result.api.includes('session_ping'));
+    fs.writeFileSync(path.join(dir, 'glue.js'), result.code);
+    fs.copyFileSync(path.join(dir, 'after.wasm'), path.join(dir, 'x.wasm'));
+    const api = await createSandbox(dir).load(path.join(dir, 'glue.js')).instantiate('/x.wasm');
+    assert.equal(api.session_ping(), 1);
+  }));
+
 test('bundle: refuses inputs outside the contract, writing nothing', () =>
   withTempDir(async (dir) => {
     await assert.rejects(bundleFixture(dir, (bg) => bg + '\nexport function leak(u) { return fetch(u); }'), /fetch/);

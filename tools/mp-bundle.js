@@ -174,26 +174,38 @@ function checkExportUses(glue, exportNames, file) {
   }
 }
 
-/** The entry module: imports object, ready(), the JS API, module.exports. */
-function entrySource(bgFile, iface, glue, apiNames) {
+/**
+ * The entry module: imports object, ready(), the JS API, module.exports. Everything from `_bg.js`
+ * comes in through named imports (`import { x as $1 }`), never as `ns.x`: esbuild would treat
+ * `ns.x` as a property and rename it when `x` is also a wasm export name (a free function's JS
+ * and wasm names are the same).
+ */
+function entrySource(bgFile, iface, apiNames) {
   const q = JSON.stringify;
+  const local = new Map(); // `_bg.js` export name → local name in the entry
+  const use = (name) => {
+    if (!local.has(name)) local.set(name, '$' + local.size);
+    return local.get(name);
+  };
   const modules = new Map();
   for (const imp of iface.imports) {
     if (!modules.has(imp.newModule)) modules.set(imp.newModule, []);
-    modules.get(imp.newModule).push('    ' + q(imp.newName) + ': bg.' + imp.name + ',');
+    modules.get(imp.newModule).push('    ' + q(imp.newName) + ': ' + use(imp.name) + ',');
   }
+  const setWasm = use(SET_WASM);
+  const api = apiNames.map((name) => '  ' + q(name) + ': ' + use(name) + ',');
   const start = iface.exports.some((e) => e.name === START) ? '  exports.' + START + '();\n' : '';
   return [
-    'import * as bg from ' + q(bgFile) + ';',
+    'import { ' + [...local].map(([name, alias]) => name + ' as ' + alias).join(', ') + ' } from ' + q(bgFile) + ';',
     'import { loader } from ' + q(LOADER) + ';',
     'const imports = {',
     ...[...modules].map(([name, lines]) => '  ' + q(name) + ': {\n' + lines.join('\n') + '\n  },'),
     '};',
     'function ready(exports) {',
-    '  bg.' + SET_WASM + '(exports);',
+    '  ' + setWasm + '(exports);',
     start + '}',
     'const api = Object.freeze({',
-    ...apiNames.map((name) => '  ' + q(name) + ': bg.' + name + ','),
+    ...api,
     '});',
     'module.exports = { instantiate: loader(imports, ready, api) };',
     '',
@@ -220,8 +232,8 @@ async function bundle(options) {
   if (missingImports.length > 0) throw toolError(bgFile + ' does not export the wasm imports ' + missingImports.join(', '));
   const importNames = new Set(iface.imports.map((i) => i.name));
   const exportNames = iface.exports.map((e) => e.name);
-  const clash = exportNames.filter((name) => importNames.has(name) || glue.exported.has(name));
-  if (clash.length > 0) throw toolError('wasm export names also used by the JS side: ' + clash.join(', '));
+  const clash = exportNames.filter((name) => importNames.has(name));
+  if (clash.length > 0) throw toolError('wasm export names also used as import names: ' + clash.join(', '));
   checkExportUses(glue, exportNames, bgFile);
 
   const api = [...glue.exported].filter((name) => name !== SET_WASM && !importNames.has(name)).sort();
@@ -233,7 +245,7 @@ async function bundle(options) {
   const escape = (name) => name.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
   const mangleCache = Object.fromEntries(iface.exports.map((e) => [e.name, e.newName]));
   const result = await esbuild.build({
-    stdin: { contents: entrySource(bgFile, iface, glue, api), resolveDir: path.dirname(bgFile), sourcefile: 'mp-entry.mjs' },
+    stdin: { contents: entrySource(bgFile, iface, api), resolveDir: path.dirname(bgFile), sourcefile: 'mp-entry.mjs' },
     bundle: true,
     write: false,
     format: 'esm', // nothing is left to import or export; module.exports is the entry's own

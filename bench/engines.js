@@ -6,7 +6,7 @@
  *
  *   node bench/engines.js [--runs N] [--rounds R] [--out FILE]     (scripts/bench.sh runs it)
  *
- * Each figure comes from N fresh processes per engine and implementation (default 5), each doing
+ * Each figure comes from N fresh processes per engine and implementation (default 9), each doing
  * bench/rounds.js once: start-up (the first require + init in the process), R rounds of
  * login → checkHasLogined → logout (default 300; the median round time), and the wx calls the
  * rounds made, by API, counted by the fake wx. Peak RSS is the whole process's, measured from
@@ -57,7 +57,7 @@ async function child(implKey, rounds) {
 
 // ---- parent ------------------------------------------------------------------------------------------
 function parseArgs(argv) {
-  const opts = { runs: 5, rounds: 300, out: null };
+  const opts = { runs: 9, rounds: 300, out: null };
   for (let i = 0; i < argv.length; i++) {
     const value = () => {
       if (i + 1 >= argv.length) usage(argv[i] + ' needs a value');

@@ -11,7 +11,7 @@
 #
 #   scripts/bench.sh [--runs N] [--engine-runs N] [--rounds R]
 #       --runs N         sandboxes/processes per start-up median of table 1 (default 50)
-#       --engine-runs N  fresh processes per cell of table 2 (default 5)
+#       --engine-runs N  fresh processes per cell of table 2 (default 9)
 #       --rounds R       rounds per process in table 2 (default 300)
 #
 # Steps: check Node, jsc and GNU time → scripts/check-stamp.sh, and scripts/build.sh when

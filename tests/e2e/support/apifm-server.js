@@ -27,7 +27,7 @@
  *   await apifm.close();
  *
  * Run by hand (for scripts/dev.sh --base-url): `node tests/e2e/support/apifm-server.js [--sub demo]`
- * prints both URLs and the dev.sh command line, and logs each request (tokens masked).
+ * prints both URLs and the dev.sh command line, and logs each request (codes and tokens masked).
  */
 'use strict';
 
@@ -186,7 +186,8 @@ async function startApifm({ subDomain = 'demo', apiPort = 0, commonPort = 0, onR
 if (require.main === module) {
   const args = process.argv.slice(2);
   const sub = args[0] === '--sub' && args[1] ? args[1] : 'demo';
-  const mask = (value) => String(value).replace(/[0-9a-f]{32}/g, '<token>');
+  // Codes and tokens are secrets even here: the log shows that they came, not what they were.
+  const mask = (value) => String(value).replace(/\b(token|code)=[^&\s]*/g, '$1=***');
   startApifm({
     subDomain: sub,
     onRequest: (r) => process.stdout.write(`[apifm ${r.host}] ${r.method} ${r.path} ${mask(new URLSearchParams(r.query))} ${mask(r.body)}\n`),

@@ -63,6 +63,31 @@ async function eventually(predicate, what, ms = 8000) {
   }
 }
 
+/**
+ * Every request the browser sends from `page` (to any host: the fixture's two, the preview's, any
+ * other), as { origin, method, path, carries(token) }: the check that no host but the two the
+ * configuration names ever sees the token, whatever the fixture's listeners recorded.
+ */
+function browserRequests(page) {
+  const seen = [];
+  page.on('request', (request) => {
+    const url = new URL(request.url());
+    const text = [request.url(), JSON.stringify(request.headers()), request.postData() || ''].join(' ');
+    seen.push({ origin: url.origin, method: request.method(), path: url.pathname, carries: (token) => text.includes(token) });
+  });
+  return seen;
+}
+
+/** Fails unless every browser request carrying `token` went to the API host, or is loginout on the common host. */
+function assertTokenOnlyWhereConfigured(seen, token) {
+  const carrying = seen.filter((r) => r.carries(token));
+  assert.ok(carrying.length > 0, 'the recorder saw the token at all');
+  for (const r of carrying) {
+    const allowed = r.origin === apifm.apiUrl || (r.origin === apifm.commonUrl && r.method === 'GET' && r.path === LOGINOUT);
+    assert.ok(allowed, `the token went to ${r.method} ${r.origin}${r.path}`);
+  }
+}
+
 /** The app's own session.request, run in the page; resolves { statusCode, data } or { error }. */
 function appRequest(page, options) {
   return page.evaluate(
@@ -76,6 +101,7 @@ function appRequest(page, options) {
 
 test('apifm, split origin: 登录 on the API host; 退出 → 确认 sends GET loginout to the common host only, and the token dies there', async () => {
   const page = await h.openPreview(browser, dev);
+  const seen = browserRequests(page);
   const config = await page.evaluate(() => window.__preview.require('config.js'));
   assert.deepEqual(config, {
     baseUrl: `${apifm.apiUrl}/${SUB}`,
@@ -156,12 +182,11 @@ test('apifm, split origin: 登录 on the API host; 退出 → 确认 sends GET l
   assert.equal(afterLogout[PENDING_KEY], undefined, 'nothing queued: the common host confirmed');
   assert.equal(await page.evaluate(() => window.__preview.app().globalData.loggedIn), false);
 
-  // Where the token went, over the whole test: the API host (app calls, and the check above, which
-  // the test sent itself) and the common host for loginout only; the API host never saw a loginout.
-  const withToken = wire().filter((r) => carries(r, token));
-  const common = withToken.filter((r) => r.host === 'common');
+  // Where the token went, over the whole test: from the browser only to the API host and to the
+  // common host's loginout; the common host saw it once; the API host never saw a loginout.
+  assertTokenOnlyWhereConfigured(seen, token);
+  const common = wire().filter((r) => r.host === 'common' && carries(r, token));
   assert.deepEqual(common.map((r) => `${r.method} ${r.path}`), [`GET ${LOGINOUT}`], `the common host saw the token once: ${describe(common)}`);
-  withToken.filter((r) => r.host !== 'common').forEach((r) => assert.equal(r.host, 'api'));
   assert.deepEqual(wire().filter((r) => r.host === 'api' && r.path.endsWith('/user/loginout')), [], 'no loginout on the API host');
   await shot(page, 'logged-out-after-logout');
   await page.context().close();
@@ -169,6 +194,7 @@ test('apifm, split origin: 登录 on the API host; 退出 → 确认 sends GET l
 
 test('apifm, split origin: the common host down during 退出 → logged out, loginout queued; back up + relaunch → it reaches the common host', async () => {
   const page = await h.openPreview(browser, dev);
+  const seen = browserRequests(page);
   await h.login(page);
   await h.waitForText(page, '已登录');
   await h.waitForNoLoading(page);
@@ -212,6 +238,7 @@ test('apifm, split origin: the common host down during 退出 → logged out, lo
   assert.ok(retried[0].headers['content-type'].startsWith(FORM));
   assert.deepEqual(wire().filter((r) => r.host === 'api' && r.path.endsWith('/user/loginout')), [], 'no loginout on the API host');
   assert.equal(await page.evaluate(() => window.__preview.app().globalData.loggedIn), false);
+  assertTokenOnlyWhereConfigured(seen, token);
   await h.waitForText(page, '欢迎使用');
   await shot(page, 'relaunched-revoked');
   await page.context().close();

@@ -56,4 +56,20 @@ function showError(error, rejected) {
   wx.showToast({ title: messageFor(error, rejected), icon: 'none', duration: 2500 });
 }
 
-module.exports = { MESSAGES, SERVER_MESSAGES, GENERIC, messageFor, showError };
+/**
+ * What 退出 left on the server, when the user should know (logout() always ends logged out here):
+ * `notRevocable` — the server took the logout but cannot end its tokens (litemall's live until they
+ * expire); `unconfirmed` — the server could not be asked, the library retries later.
+ */
+const LOGOUT_NOTICES = {
+  notRevocable: '已退出；该服务器的登录凭证到期前仍有效',
+  unconfirmed: '已退出；服务器暂未确认，稍后自动重试',
+};
+
+/** The notice for a LogoutResult, or null when there is nothing to add. */
+function logoutNotice(result) {
+  const server = result && result.server;
+  return own(LOGOUT_NOTICES, server) ? LOGOUT_NOTICES[server] : null;
+}
+
+module.exports = { MESSAGES, SERVER_MESSAGES, GENERIC, LOGOUT_NOTICES, messageFor, showError, logoutNotice };

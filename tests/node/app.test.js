@@ -22,6 +22,15 @@ function declaredCodes() {
   return [...block[1].matchAll(/'([A-Z_]+)'/g)].map((m) => m[1]);
 }
 
+test('utils/messages.js says what 退出 left on the server, never more than it knows', () => {
+  const sb = createSandbox();
+  const messages = sb.require('/utils/messages.js');
+  assert.match(messages.logoutNotice({ server: 'notRevocable' }), /到期前仍有效/);
+  assert.match(messages.logoutNotice({ server: 'unconfirmed' }), /稍后自动重试/);
+  for (const server of ['revoked', 'alreadyInvalid', 'none']) assert.equal(messages.logoutNotice({ server }), null, server);
+  assert.equal(messages.logoutNotice(undefined), null);
+});
+
 test('utils/messages.js has a Chinese message for every error code of index.d.ts, and a generic one', () => {
   const sb = createSandbox();
   const messages = sb.require('/utils/messages.js');

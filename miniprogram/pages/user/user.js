@@ -123,6 +123,11 @@ Page({
         // Back to the login page, where 微信一键登录 is one tap away.
         return session.logout({ reLaunch: '/pages/index/index' });
       })
+      .then((result) => {
+        // Never more confident than the server's answer: say when the token outlives 退出.
+        const notice = messages.logoutNotice(result);
+        if (notice) wx.showToast({ title: notice, icon: 'none', duration: 3000 });
+      })
       .catch((error) => messages.showError(error))
       .then(() => this.setData({ busy: false }));
   },

@@ -162,6 +162,7 @@ test('apifm, split origin: 登录 on the API host; 退出 → 确认 sends GET l
   await h.waitForText(page, '退出');
   await shot(page, 'account');
   const beforeLogout = apifm.requests.length;
+  const toastsBefore = await h.toastCount(page);
   await h.tapButton(page, '退出');
   const said = await h.answerModal(page, 'confirm');
   assert.equal(said.content, '退出登录？');
@@ -189,6 +190,8 @@ test('apifm, split origin: 登录 on the API host; 退出 → 确认 sends GET l
   assert.deepEqual(common.map((r) => `${r.method} ${r.path}`), [`GET ${LOGINOUT}`], `the common host saw the token once: ${describe(common)}`);
   assert.deepEqual(wire().filter((r) => r.host === 'api' && r.path.endsWith('/user/loginout')), [], 'no loginout on the API host');
   await shot(page, 'logged-out-after-logout');
+  // Revoked and confirmed: the demo has nothing to add (no 暂未确认 / 到期前仍有效 notice).
+  assert.deepEqual(await page.evaluate((n) => window.__preview.toasts.slice(n).map((t) => t.title), toastsBefore), []);
   await page.context().close();
 });
 
@@ -208,8 +211,11 @@ test('apifm, split origin: the common host down during 退出 → logged out, lo
   const down = await fetch(`${apifm.commonUrl}${LOGINOUT}`).then(() => 'up', () => 'down');
   assert.equal(down, 'down', 'the common host refuses connections');
   const beforeLogout = apifm.requests.length;
+  const toastsBefore = await h.toastCount(page);
   await h.tapButton(page, '退出');
   await h.answerModal(page, 'confirm');
+  // logout() resolved server: 'unconfirmed', and the demo says the library will retry.
+  assert.match(await h.waitForToast(page, toastsBefore), /暂未确认/);
   await h.waitForText(page, '微信一键登录');
   await h.waitForNoLoading(page);
   const stored = await h.readStorage(page);

@@ -7,6 +7,7 @@
  *   const dev = await startDev('session');        // { previewUrl, serverUrl, serverPid, dataDir, stop() }
  *   await restartServer(dev);                      // the same server binary and data dir, again
  *   const lm = await startDev('litemall', { protocol: 'litemall' });  // the app speaks litemall
+ *   const af = await startDev('apifm', { baseUrl, protocolJson: { preset: 'apifm', … } });  // another backend
  *   const browser = await launchBrowser();
  *   const page = await openPreview(browser, dev);  // a fresh context: empty storage, touch
  *   await login(page);                             // tick the agreement if needed, 微信一键登录
@@ -81,9 +82,11 @@ function alive(pid) {
  * Starts scripts/dev.sh (preview on a free port, server on a free port, users in a fresh data
  * directory under build/e2e/, removed by stop()) and resolves once its DEV_READY_FILE appears.
  * Its output goes to build/e2e/dev-<name>.log. `protocol` is dev.sh's --protocol: which dialect
- * of the server the app is configured for.
+ * of the server the app is configured for. `baseUrl` (dev.sh --base-url) points the app at another
+ * backend the test runs itself (no reference server is started: serverPid is 0), and
+ * `protocolJson` (an object: dev.sh --protocol-json) is then session.init's protocol.
  */
-async function startDev(name, { protocol = 'default' } = {}) {
+async function startDev(name, { protocol = 'default', baseUrl = '', protocolJson = null } = {}) {
   const serverPort = await freePort();
   const dataDir = fs.mkdtempSync(path.join(OUT_DIR, `data-${name}-`));
   // Unique per test process: two runs at once (two people, or test.sh twice) must not read each
@@ -93,6 +96,8 @@ async function startDev(name, { protocol = 'default' } = {}) {
   fs.rmSync(readyFile, { force: true });
   const log = fs.openSync(logFile, 'w');
   const args = ['--no-build', '--port', '0', '--server-port', String(serverPort), '--protocol', protocol, '--data-dir', dataDir];
+  if (baseUrl) args.push('--base-url', baseUrl);
+  if (protocolJson) args.push('--protocol-json', JSON.stringify(protocolJson));
   if (process.env.E2E_SESSION_DIR) args.push('--session-dir', process.env.E2E_SESSION_DIR);
   // detached: dev.sh leads its own process group, so stop() can reach anything it left behind.
   const child = spawn(path.join(ROOT, 'scripts', 'dev.sh'), args, {

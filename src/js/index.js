@@ -71,7 +71,12 @@ function init(options) {
           typeof getCurrentPages === 'function' ? getCurrentPages : undefined
         );
         session.setListener(dispatch);
-        session.start(); // retries a logout the server never confirmed (see README)
+        // Background duties (retrying a logout the server never confirmed, listening for the
+        // network) wait until init has resolved: they are off the launch's critical path.
+        const started = session;
+        setTimeout(() => {
+          if (session === started) started.start();
+        }, 0);
       },
       (err) => {
         throw sessionError(ERROR_CODES.WASM_LOAD_FAILED, 'failed to load the session module: ' + describe(err), err);

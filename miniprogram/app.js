@@ -8,6 +8,10 @@
 
 const session = require('wx-session');
 const config = require('./config.js');
+const account = require('./utils/account.js');
+
+/** What the user reads when their session ended without them asking (a login elsewhere, expiry). */
+const SESSION_ENDED = '登录已失效，请重新登录';
 
 App({
   globalData: {
@@ -15,15 +19,14 @@ App({
     loggedIn: false,
     /** Settles once the launch-time check is over (tests and pages may wait on it). */
     launchCheck: null,
+    /** The login page's agreement box, ticked during this launch (utils/agreement.js). */
+    agreedTerms: false,
   },
 
   onLaunch() {
     session.onChange((event) => {
       this.globalData.loggedIn = event.type === 'login';
-      // The session found the stored session dead (expired, or rejected by the server) while a
-      // page was showing it: show that page again so it stops claiming 已登录. (登录 and 退出
-      // refresh the page themselves.)
-      if (event.type === 'expired' || event.type === 'invalidated') refreshTopPage();
+      if (event.type === 'expired' || event.type === 'invalidated') sessionEnded();
     });
     const options = { baseUrl: config.baseUrl };
     // Left out when unset, so the library's own default applies.
@@ -44,6 +47,20 @@ App({
       );
   },
 });
+
+/**
+ * The session found the stored session dead (another device logged in, the token expired) while
+ * a page may be showing it: say so, and show that page again so it stops claiming 已登录 and
+ * offers 登录. Not when an account call in flight is about to log in again by itself (the session
+ * re-logs in once on "session invalid", reporting `invalidated` first): wait for those calls, and
+ * speak only if the device is still logged out afterwards.
+ */
+function sessionEnded() {
+  account.whenIdle().then(() => {
+    if (!hasToken()) wx.showToast({ title: SESSION_ENDED, icon: 'none', duration: 3000 });
+    refreshTopPage();
+  });
+}
 
 /** Runs the visible page's onShow again, as the session does after 退出. */
 function refreshTopPage() {

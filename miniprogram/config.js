@@ -13,4 +13,8 @@ module.exports = {
   // session.init's protocol: 'default' is the reference server's own. For its litemall dialect
   // (development mode) use baseUrl 'http://127.0.0.1:8787/wx' and protocol 'litemall'.
   protocol: 'default',
+  // Whether the server has the account routes (GET/PUT /user/profile, POST /user/avatar,
+  // POST /user/phone) the account page edits through — the reference server's default protocol
+  // does. false: the account page shows what the login answer said, read-only.
+  accountApi: true,
 };

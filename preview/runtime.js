@@ -10,9 +10,17 @@
  *   `undefined`, as on a device, so a page leaning on a browser API fails here too;
  * - App/getApp, Page (mapped onto the simulator's Component), getCurrentPages and a page stack
  *   for navigateTo/navigateBack/redirectTo/reLaunch;
- * - `wx`: login (a code from the dev server's POST /dev/code), request (fetch), storage
- *   (localStorage, JSON-encoded), checkSession, loading/toast/modal (HTML in the phone frame),
- *   network status; WXWebAssembly.instantiate(path, imports) over the package's .wasm.br;
+ * - `wx`: login (a code from the dev server's POST /dev/code), request (fetch), uploadFile
+ *   (fetch + FormData), storage (localStorage, JSON-encoded), checkSession, loading/toast/modal
+ *   (HTML in the phone frame), setNavigationBarTitle, network status, the privacy gate
+ *   (onNeedPrivacyAuthorization, getPrivacySetting, openPrivacyContract);
+ *   WXWebAssembly.instantiate(path, imports) over the package's .wasm.br;
+ * - the built-ins the account page needs: <button open-type="chooseAvatar"> (a file picker whose
+ *   picture becomes a temporary `wxfile://` path that <image> shows and wx.uploadFile sends),
+ *   open-type="getPhoneNumber" (a confirm, then a fake one-time code), open-type=
+ *   "agreePrivacyAuthorization", and <input> (type="nickname" included) with input/blur/confirm;
+ *   privacy APIs wait for the app's privacy popup as on a phone (consent kept in sessionStorage,
+ *   so it lasts until the tab closes, and is never in the mini-program's storage);
  * - a mouse bridge: the simulator only turns touch events into WeChat `tap`, so a mouse click on
  *   a desktop becomes a synthetic touch;
  * - window.__preview, a handle for tests and curious people (session module, toasts, storage).
@@ -33,6 +41,9 @@
   const DEFAULT_USER = 'alice';
   const USER_PATTERN = /^[A-Za-z0-9_-]{1,32}$/; // what the server's POST /dev/code accepts
   const STORAGE_LIMIT_KB = 10240;
+  /** Where the preview remembers the privacy consent (not localStorage: that is the app's storage). */
+  const PRIVACY_KEY = 'wx-preview-privacy-agreed';
+  const PRIVACY_CONTRACT = '《wx-session 示例隐私保护指引》';
 
   const query = new URLSearchParams(window.location.search);
   const ui = {
@@ -62,6 +73,8 @@
     pages: () => stack.map((entry) => ({ route: entry.route, data: entry.comp.data })),
     storage: storageSnapshot,
     user: currentUser,
+    uploads: [],
+    privacy: { answers: [], agreed: () => privacyAgreed() },
   };
   window.__preview = preview;
 
@@ -313,6 +326,120 @@
       finish(false, { errMsg: `request:fail ${reason}` });
     });
     return task;
+  }
+
+  // ---- temporary files and wx.uploadFile ------------------------------------------------------------
+
+  /** wxfile://tmp_<n>.<ext> → { blob, url (an object URL for <image>) }: what chooseAvatar hands out. */
+  const tempFiles = new Map();
+  let tempSeq = 0;
+
+  function addTempFile(blob, name) {
+    tempSeq += 1;
+    const ext = (/\.([A-Za-z0-9]{1,5})$/.exec(name || '') || [null, 'png'])[1].toLowerCase();
+    const filePath = `wxfile://tmp_${Date.now().toString(36)}_${tempSeq}.${ext}`;
+    tempFiles.set(filePath, { blob, url: URL.createObjectURL(blob) });
+    return filePath;
+  }
+
+  /** An <image src> as the browser can show it: temporary files by their object URL. */
+  function imageSource(src) {
+    const temp = tempFiles.get(src);
+    return temp ? temp.url : src;
+  }
+
+  /**
+   * wx.uploadFile: one file (field `name`) and formData's fields as multipart/form-data. Like
+   * WeChat: `data` in the answer is the body as text, and it returns an UploadTask, never a Promise.
+   */
+  function uploadFile(options) {
+    const opts = options || {};
+    const controller = new AbortController();
+    let finished = false;
+    const task = {
+      abort: () => controller.abort(),
+      onProgressUpdate() {},
+      offProgressUpdate() {},
+      onHeadersReceived() {},
+      offHeadersReceived() {},
+    };
+    const record = { url: opts.url, filePath: opts.filePath, name: opts.name, status: null, error: null };
+    preview.uploads.push(record);
+    const finish = (ok, payload) => {
+      if (finished) return;
+      finished = true;
+      invoke(ok ? opts.success : opts.fail, payload, 'uploadFile');
+      invoke(opts.complete, payload, 'uploadFile');
+    };
+    (async () => {
+      if (typeof opts.url !== 'string' || !/^https?:\/\//.test(opts.url)) throw new Error(`invalid url "${opts.url}"`);
+      const temp = tempFiles.get(opts.filePath);
+      if (!temp) throw new Error(`file not found: ${opts.filePath}`);
+      if (typeof opts.name !== 'string' || !opts.name) throw new Error('parameter.name should be a non-empty String');
+      const form = new FormData();
+      Object.keys(opts.formData || {}).forEach((key) => form.append(key, String(opts.formData[key])));
+      form.append(opts.name, temp.blob, opts.filePath.split('/').pop());
+      const headers = new Headers();
+      Object.keys(opts.header || {}).forEach((name) => {
+        // The browser writes the multipart content-type with its boundary itself.
+        if (name.toLowerCase() !== 'content-type') headers.set(name, String(opts.header[name]));
+      });
+      const response = await browserFetch(opts.url, { method: 'POST', headers, body: form, signal: controller.signal, cache: 'no-store' });
+      const header = {};
+      response.headers.forEach((value, name) => {
+        header[name] = value;
+      });
+      const text = await response.text();
+      record.status = response.status;
+      finish(true, { data: text, statusCode: response.status, header, errMsg: 'uploadFile:ok' });
+    })().catch((err) => {
+      record.error = describe(err);
+      finish(false, { errMsg: `uploadFile:fail ${record.error}` });
+    });
+    return task;
+  }
+
+  // ---- the privacy gate (base library 2.32.3+) ----------------------------------------------------------
+
+  let privacyListener = null;
+  /** ids of the agreePrivacyAuthorization buttons tapped since the gate last asked. */
+  const agreeButtonsTapped = new Set();
+
+  function privacyAgreed() {
+    return window.sessionStorage.getItem(PRIVACY_KEY) === 'true';
+  }
+
+  /**
+   * What WeChat does before a privacy API: without consent it holds the call and asks the app's
+   * onNeedPrivacyAuthorization listener, whose resolve() says agree (naming the agree button) or
+   * disagree. Resolves true when the call may go on. No listener: WeChat's own popup would ask;
+   * the preview lets the call through and says so in the console.
+   */
+  function privacyGate(referrer) {
+    if (privacyAgreed()) return Promise.resolve(true);
+    if (typeof privacyListener !== 'function') {
+      console.warn(`[preview] ${referrer}: no wx.onNeedPrivacyAuthorization listener; WeChat would show its own privacy popup`);
+      return Promise.resolve(true);
+    }
+    agreeButtonsTapped.clear();
+    return new Promise((done) => {
+      const resolve = (result) => {
+        const answer = { event: result && result.event };
+        if (result && result.buttonId !== undefined) answer.buttonId = result.buttonId;
+        preview.privacy.answers.push(answer);
+        if (answer.event === 'agree') {
+          if (!agreeButtonsTapped.has(answer.buttonId)) {
+            console.error(`[preview] resolve({ event: 'agree' }) names buttonId ${answer.buttonId}, but no agreePrivacyAuthorization button with that id was tapped`);
+            return done(false);
+          }
+          window.sessionStorage.setItem(PRIVACY_KEY, 'true');
+          return done(true);
+        }
+        if (answer.event === 'disagree') return done(false);
+        return undefined; // exposureAuthorization: the popup is on screen
+      };
+      invoke(() => privacyListener(resolve, { referrer }), undefined, 'onNeedPrivacyAuthorization');
+    });
   }
 
   // ---- storage over localStorage ------------------------------------------------------------------
@@ -680,6 +807,15 @@
       hidePrompt('toast', opts.noConflict);
     }),
     showModal: asyncApi('showModal', (opts) => showModal(opts)),
+    uploadFile,
+    onNeedPrivacyAuthorization(listener) {
+      privacyListener = listener;
+    },
+    getPrivacySetting: asyncApi('getPrivacySetting', () => ({ needAuthorization: !privacyAgreed(), privacyContractName: PRIVACY_CONTRACT })),
+    openPrivacyContract: asyncApi('openPrivacyContract', () => {
+      // On a phone: WeChat's page with the guide filled in on the admin console.
+      showModal({ title: PRIVACY_CONTRACT, content: '（预览）手机上这里打开小程序后台填写的隐私保护指引。', showCancel: false });
+    }),
     setNavigationBarTitle: asyncApi('setNavigationBarTitle', (opts) => {
       const top = stack[stack.length - 1];
       if (top) top.title = String(opts.title || '');
@@ -764,6 +900,7 @@
     });
     document.getElementById('dev-clear').addEventListener('click', () => {
       storage.clear();
+      window.sessionStorage.removeItem(PRIVACY_KEY); // a fresh phone has not agreed yet either
       window.location.reload();
     });
     ui.back.addEventListener('click', () => previewWx.navigateBack({ delta: 1 }).catch(() => {}));
@@ -814,17 +951,83 @@
     return { observers, lifetimes: { attached: sync } };
   }
 
+  // ---- open-type buttons ------------------------------------------------------------------------------
+
+  /** The hidden file input behind chooseAvatar (one for the page; tests find it by id). */
+  function avatarPicker() {
+    let input = document.getElementById('mp-avatar-picker');
+    if (!input) {
+      input = document.createElement('input');
+      input.type = 'file';
+      input.accept = 'image/*';
+      input.id = 'mp-avatar-picker';
+      input.hidden = true;
+      document.body.appendChild(input);
+    }
+    return input;
+  }
+
+  /** chooseAvatar: the privacy gate, then a file picker; the picture becomes a temporary file. */
+  function chooseAvatar(button) {
+    privacyGate('chooseAvatar').then((allowed) => {
+      if (!allowed) return;
+      const input = avatarPicker();
+      input.value = '';
+      input.onchange = () => {
+        const file = input.files && input.files[0];
+        if (!file) return; // cancelled: WeChat sends no event either
+        button.triggerEvent('chooseavatar', { avatarUrl: addTempFile(file, file.name) });
+      };
+      input.click();
+    });
+  }
+
+  /** getPhoneNumber: the privacy gate, WeChat's sheet (here a modal), then a fake one-time code. */
+  function getPhoneNumber(button) {
+    privacyGate('getPhoneNumber').then((allowed) => {
+      if (!allowed) {
+        button.triggerEvent('getphonenumber', { errMsg: 'getPhoneNumber:fail privacy permission is not authorized' });
+        return;
+      }
+      showModal({ title: '申请获取并验证你的手机号', content: '（预览）允许后，开发服务器会把假 code 换成一个固定的假号码。', confirmText: '允许', cancelText: '不允许' }).then((answer) => {
+        if (!answer.confirm) {
+          button.triggerEvent('getphonenumber', { errMsg: 'getPhoneNumber:fail user deny' });
+          return;
+        }
+        const code = `preview_phone_${currentUser()}_${Date.now().toString(36)}`;
+        button.triggerEvent('getphonenumber', { errMsg: 'getPhoneNumber:ok', code });
+      });
+    });
+  }
+
+  /** A tap on a <button open-type=…>: what WeChat does for that open type. */
+  function openTypeTap(button) {
+    const openType = button.data.openType;
+    if (button.data.disabled) return;
+    if (openType === 'chooseAvatar') chooseAvatar(button);
+    else if (openType === 'getPhoneNumber') getPhoneNumber(button);
+    else if (openType === 'agreePrivacyAuthorization') {
+      // WeChat records the consent on the tap; the app's resolve() then names this button.
+      const id = button._exparserNode && button._exparserNode.id;
+      agreeButtonsTapped.add(id);
+      button.triggerEvent('agreeprivacyauthorization', {});
+    } else if (openType) console.warn(`[preview] <button open-type="${openType}"> does nothing in the preview`);
+  }
+
   /**
    * Built-in components the simulator renders as a bare slot, made to show what the pages need:
-   * <image> shows its picture (the dev users' avatars are data: URLs), <button> carries
-   * `disabled` as an attribute so it looks disabled and gets no tap.
+   * <image> shows its picture (the dev users' avatars are data: URLs; temporary files by their
+   * object URL), <button> carries `disabled` as an attribute so it looks disabled and gets no
+   * tap, and does what its open-type does; <input> is a real text field sending WeChat's
+   * input/focus/blur/confirm events (type="nickname" asks the privacy gate on focus, as WeChat does).
    */
   function registerBuiltins() {
     const image = reflect(['mode']);
     const showSource = function showSource() {
       const dom = hostElement(this);
       const img = dom && dom.querySelector('img');
-      if (img && img.getAttribute('src') !== this.data.src) img.setAttribute('src', this.data.src);
+      const src = imageSource(this.data.src);
+      if (img && img.getAttribute('src') !== src) img.setAttribute('src', src);
     };
     window.simulate.load({
       id: 'image',
@@ -844,9 +1047,84 @@
       id: 'button',
       tagName: 'wx-button',
       template: '<slot/>',
-      properties: { disabled: { type: Boolean, value: false }, type: { type: String, value: 'default' }, loading: { type: Boolean, value: false } },
-      observers: button.observers,
-      lifetimes: button.lifetimes,
+      properties: {
+        disabled: { type: Boolean, value: false },
+        type: { type: String, value: 'default' },
+        loading: { type: Boolean, value: false },
+        openType: { type: String, value: '' },
+      },
+      observers: Object.assign({}, button.observers, {
+        openType() {
+          const dom = hostElement(this);
+          if (dom) dom.dataset.openType = this.data.openType || '';
+        },
+      }),
+      lifetimes: {
+        attached() {
+          button.lifetimes.attached.call(this);
+          const dom = hostElement(this);
+          if (dom && this.data.openType) dom.dataset.openType = this.data.openType;
+          this._exparserNode.addListener('tap', () => openTypeTap(this));
+        },
+      },
+    });
+
+    const input = reflect(['type', 'disabled']);
+    window.simulate.load({
+      id: 'input',
+      tagName: 'wx-input',
+      template: '<slot/>',
+      properties: {
+        value: { type: String, value: '' },
+        type: { type: String, value: 'text' },
+        placeholder: { type: String, value: '' },
+        maxlength: { type: Number, value: 140 },
+        disabled: { type: Boolean, value: false },
+        confirmType: { type: String, value: 'done' },
+      },
+      observers: Object.assign({}, input.observers, {
+        'value,placeholder,maxlength,disabled'() {
+          const field = this.field;
+          if (!field) return;
+          if (document.activeElement !== field && field.value !== this.data.value) field.value = this.data.value;
+          field.placeholder = this.data.placeholder;
+          if (this.data.maxlength >= 0) field.maxLength = this.data.maxlength;
+          field.disabled = this.data.disabled;
+        },
+      }),
+      lifetimes: {
+        attached() {
+          input.lifetimes.attached.call(this);
+          const dom = hostElement(this);
+          if (!dom) return;
+          const field = document.createElement('input');
+          field.className = 'wx-input-field';
+          field.type = this.data.type === 'number' || this.data.type === 'digit' ? 'tel' : 'text';
+          field.value = this.data.value;
+          field.placeholder = this.data.placeholder;
+          if (this.data.maxlength >= 0) field.maxLength = this.data.maxlength;
+          field.enterKeyHint = this.data.confirmType;
+          this.field = field;
+          dom.appendChild(field);
+          const detail = () => ({ value: field.value, cursor: field.selectionStart || 0 });
+          field.addEventListener('focus', () => {
+            if (this.data.type !== 'nickname') return void this.triggerEvent('focus', detail());
+            // The nickname input is a privacy API: no typing before consent.
+            privacyGate('nickname input').then((allowed) => {
+              if (!allowed) field.blur();
+              else this.triggerEvent('focus', detail());
+            });
+            return undefined;
+          });
+          field.addEventListener('input', () => this.triggerEvent('input', detail()));
+          field.addEventListener('blur', () => this.triggerEvent('blur', detail()));
+          field.addEventListener('keydown', (event) => {
+            if (event.key !== 'Enter' || event.isComposing) return;
+            this.triggerEvent('confirm', detail());
+            field.blur(); // the keyboard closes, as after 完成
+          });
+        },
+      },
     });
   }
 
@@ -858,7 +1136,10 @@
    * the simulator alone would make 1rpx = 1px.
    */
   function pageWxss(route) {
-    const text = `${pkg.files['app.wxss'] || ''}\n${pkg.files[`${route}.wxss`] || ''}`;
+    return rpxToCss(`${pkg.files['app.wxss'] || ''}\n${pkg.files[`${route}.wxss`] || ''}`);
+  }
+
+  function rpxToCss(text) {
     return text.replace(/(-?\d*\.?\d+)rpx/g, 'calc($1 * var(--rpx))');
   }
 
@@ -890,6 +1171,16 @@
       fileMap[`${route}.wxml`] = pkg.files[`${route}.wxml`] || '';
       fileMap[`${route}.wxss`] = pageWxss(route);
       fileMap[`${route}.js`] = `window.__previewRunPage(${JSON.stringify(`${route}.js`)});`;
+    });
+    // Custom components (usingComponents): every other .wxml with a .json beside it. Their wxss is
+    // their own (WeChat does not apply app.wxss to an isolated component).
+    Object.keys(pkg.files).forEach((file) => {
+      const base = file.replace(/\.wxml$/, '');
+      if (base === file || pkg.appJson.pages.includes(base) || !pkg.files[`${base}.json`]) return;
+      fileMap[`${base}.json`] = pkg.files[`${base}.json`];
+      fileMap[`${base}.wxml`] = pkg.files[file];
+      fileMap[`${base}.wxss`] = rpxToCss(pkg.files[`${base}.wxss`] || '');
+      fileMap[`${base}.js`] = `window.__previewRunPage(${JSON.stringify(`${base}.js`)});`;
     });
     window.__FILE_MAP__ = fileMap;
     window.__previewRunPage = (file) => runModule(file, { id: file, exports: {} });

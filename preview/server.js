@@ -6,6 +6,7 @@
  *
  *   node preview/server.js --api http://127.0.0.1:8787 [--port 8788] [--host 127.0.0.1]
  *                          [--root miniprogram] [--session-dir DIR] [--protocol default]
+ *                          [--base-url URL] [--protocol-json JSON]
  *
  * Prints `READY <url>` once it listens (scripts/dev.sh waits for that line). Nothing here writes
  * to miniprogram/: the config override and the decompressed wasm exist only in responses.
@@ -30,6 +31,13 @@
  * --protocol litemall makes the app speak litemall's dialect, which the reference server serves
  * under /wx in development mode: the generated config.js says { baseUrl: <api>/wx, protocol:
  * 'litemall' }. wx.login still mints its code at <api>/dev/code, which is not part of a protocol.
+ *
+ * --base-url URL points the app at any backend instead (e.g. the apifm fixture of tests/e2e): the
+ * generated config.js says { baseUrl: URL }, and --protocol-json JSON gives session.init's protocol
+ * as an object instead of a name, e.g. '{"preset":"apifm","logout":{"path":"http://…/user/loginout"}}'.
+ * --api then defaults to URL's origin (where wx.login asks POST /dev/code). With either option the
+ * account page is read-only (accountApi: false): only the reference server's default protocol has
+ * the account routes.
  */
 'use strict';
 
@@ -71,7 +79,9 @@ const TYPES = {
 };
 
 function parseArgs(argv) {
-  const options = { port: 8788, host: '127.0.0.1', api: '', root: path.join(REPO, 'miniprogram'), sessionDir: '', protocol: 'default' };
+  const options = {
+    port: 8788, host: '127.0.0.1', api: '', root: path.join(REPO, 'miniprogram'), sessionDir: '', protocol: 'default', baseUrl: '',
+  };
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i];
     const value = () => {
@@ -85,6 +95,8 @@ function parseArgs(argv) {
     else if (arg === '--root') options.root = path.resolve(value());
     else if (arg === '--session-dir') options.sessionDir = path.resolve(value());
     else if (arg === '--protocol') options.protocol = value();
+    else if (arg === '--base-url') options.baseUrl = value().replace(/\/$/, '');
+    else if (arg === '--protocol-json') options.protocol = parseProtocolJson(value());
     else if (arg === '--help' || arg === '-h') {
       // The doc comment at the top, whatever its length.
       const lines = fs.readFileSync(__filename, 'utf8').split('\n');
@@ -92,13 +104,18 @@ function parseArgs(argv) {
       process.exit(0);
     } else fail(`unknown option ${arg} (see --help)`);
   }
+  if (options.baseUrl) {
+    if (!/^https?:\/\/[^/]+/.test(options.baseUrl)) fail('--base-url must be an http(s) URL, e.g. --base-url http://127.0.0.1:9000/demo');
+    if (!options.api) options.api = new URL(options.baseUrl).origin;
+  }
   if (!/^https?:\/\/[^/]+$/.test(options.api.replace(/\/$/, ''))) {
     fail('--api must be the API server\'s origin, e.g. --api http://127.0.0.1:8787');
   }
   options.api = options.api.replace(/\/$/, '');
-  if (!Object.prototype.hasOwnProperty.call(PROTOCOL_PATHS, options.protocol)) {
+  if (typeof options.protocol === 'string' && !Object.prototype.hasOwnProperty.call(PROTOCOL_PATHS, options.protocol)) {
     fail(`--protocol must be one of ${Object.keys(PROTOCOL_PATHS).join(', ')}`);
   }
+  if (typeof options.protocol !== 'string' && !options.baseUrl) fail('--protocol-json needs --base-url (the server speaks only its own dialects)');
   if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) fail('--port must be 0-65535');
   if (!fs.existsSync(path.join(options.root, 'app.json'))) fail(`${options.root} has no app.json: --root must be the mini-program directory`);
   if (!fs.existsSync(SIMULATE_BUNDLE)) fail(`${SIMULATE_BUNDLE} is missing: run npm ci in ${REPO}`);
@@ -110,13 +127,25 @@ function fail(message) {
   process.exit(2);
 }
 
-/** The baseUrl the app gets for `protocol` on the server at `api`. */
-function baseUrlFor(api, protocol) {
-  return `${api}${PROTOCOL_PATHS[protocol]}`;
+/** --protocol-json's value: a JSON object (session.init checks the fields themselves). */
+function parseProtocolJson(text) {
+  let value;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    fail(`--protocol-json is not JSON: ${err.message}`);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) fail('--protocol-json must be a JSON object, e.g. {"preset":"apifm"}');
+  return value;
+}
+
+/** The baseUrl the app gets for `protocol` on the server at `api`, unless --base-url named one. */
+function baseUrlFor(api, protocol, baseUrl = '') {
+  return baseUrl || `${api}${PROTOCOL_PATHS[protocol]}`;
 }
 
 /** The config.js the preview serves instead of the committed one. */
-function configOverride(api, protocol = 'default') {
+function configOverride(api, protocol = 'default', baseUrl = '') {
   return [
     '/**',
     ' * Served by preview/server.js in place of miniprogram/config.js (which stays as committed):',
@@ -124,7 +153,8 @@ function configOverride(api, protocol = 'default') {
     ' */',
     "'use strict';",
     '',
-    `module.exports = { baseUrl: ${JSON.stringify(baseUrlFor(api, protocol))}, protocol: ${JSON.stringify(protocol)} };`,
+    // The account routes exist only in the reference server's default protocol.
+    `module.exports = { baseUrl: ${JSON.stringify(baseUrlFor(api, protocol, baseUrl))}, protocol: ${JSON.stringify(protocol)}, accountApi: ${protocol === 'default' && !baseUrl} };`,
     '',
   ].join('\n');
 }
@@ -161,7 +191,7 @@ function createPreviewServer(options) {
   }
 
   function readPackageText(relative) {
-    if (relative === 'config.js') return configOverride(options.api, options.protocol);
+    if (relative === 'config.js') return configOverride(options.api, options.protocol, options.baseUrl);
     return fs.readFileSync(packageFile(relative), 'utf8');
   }
 
@@ -200,8 +230,9 @@ function createPreviewServer(options) {
       // api: the server's origin (for /dev/code); baseUrl and protocol: what the app was told.
       const body = JSON.stringify({
         api: options.api,
-        baseUrl: baseUrlFor(options.api, options.protocol),
-        protocol: options.protocol,
+        baseUrl: baseUrlFor(options.api, options.protocol, options.baseUrl),
+        // A name, or the --protocol-json object as text (the page shows it as a label).
+        protocol: typeof options.protocol === 'string' ? options.protocol : JSON.stringify(options.protocol),
         appJson: JSON.parse(files['app.json']),
         files,
       });
@@ -209,7 +240,7 @@ function createPreviewServer(options) {
     }
     if (route.startsWith('/mp/')) {
       const relative = route.slice('/mp/'.length);
-      if (relative === 'config.js') return send(res, 200, TYPES['.js'], configOverride(options.api, options.protocol));
+      if (relative === 'config.js') return send(res, 200, TYPES['.js'], configOverride(options.api, options.protocol, options.baseUrl));
       const file = packageFile(relative);
       return file ? sendFile(res, file) : notFound(res, route);
     }

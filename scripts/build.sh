@@ -5,11 +5,14 @@
 #
 #   scripts/build.sh
 #
-# Steps: check tools → wasm-pack (release, --target web) → drop unused exports and see which wasm
-# features the module uses → npm binaryen's wasm-opt -Oz with exactly those features, without the
-# name and producers sections → brotli -q 11 → turn the glue into CommonJS for WXWebAssembly
-# (tools/mp-glue.js) → load both in a sandbox without WebAssembly/TextDecoder/fetch → size report
-# → copy into miniprogram/session/ and write BUILD_STAMP → the 40 KB budget.
+# Steps: check tools → wasm-pack (release, --target bundler; build-machine paths remapped) → drop
+# unused exports and see which wasm features the module uses → npm binaryen's wasm-opt -Oz with
+# exactly those features, without the name and producers sections → short import/export names
+# (binaryen's rename map) → no build-machine path left in the module → brotli -q 11 → bundle the
+# glue into CommonJS for WXWebAssembly with esbuild (tools/mp-bundle.js: our loader, the UTF-8
+# codec injected, binaryen's names) → tools/mp-check.js on acorn's syntax tree → load both in a
+# sandbox without WebAssembly/TextDecoder/fetch → size report → copy into miniprogram/session/ and
+# write BUILD_STAMP → the 56 KB budget (largest functions and crates listed when over).
 # Nothing in miniprogram/session/ changes unless every correctness check passed; an over-budget
 # build is installed (so the tests see it) but exits 1.
 # Outputs outside miniprogram/: pkg/ (wasm-pack), build/wasm/, build/stage/, build/size.json.
@@ -25,7 +28,7 @@ WORK="$ROOT/build/wasm"
 STAGE="$ROOT/build/stage"
 DEST="$ROOT/miniprogram/session"
 SIZE_JSON="$ROOT/build/size.json"
-BUDGET_BYTES=57344               # shipped total, brotli: 56 KB (issue 8: the serde stack)
+BUDGET_BYTES=57344               # shipped total, brotli; the budget from issue 8 (56 KB)
 REQUIRED_EXPORTS=(Session)       # what miniprogram/session/index.js uses
 
 started="$(now_ms)"
@@ -41,22 +44,35 @@ fi
 # --- 1. compile ---------------------------------------------------------------------------------
 # The standard library is rebuilt with panic=immediate-abort: a panic already aborts the module
 # (profile.release has panic = "abort"), but the stock std still carries the code that formats
-# panic messages, about 7 KB of the 40 KB budget. -Z build-std and -C panic=immediate-abort are
+# panic messages, about 7 KB of the budget. -Z build-std and -C panic=immediate-abort are
 # unstable cargo/rustc features; RUSTC_BOOTSTRAP=1 lets this stable toolchain use them for this one
 # build (tests and clippy use the ordinary toolchain). A separate target dir keeps this std apart.
 WASM_TARGET_DIR="$ROOT/target/wasm-min"
-say "wasm-pack build --release --target web (cargo build + wasm-bindgen $(wasm_bindgen_version); std rebuilt with panic=immediate-abort)"
+say "wasm-pack build --release --target bundler (cargo build + wasm-bindgen $(wasm_bindgen_version); std rebuilt with panic=immediate-abort)"
 rm -rf "$PKG"
 # --mode no-install: use the wasm-bindgen on PATH (ensured above) and never try to download one.
 # The same rebuild turns off reference-types and multivalue, which Rust >= 1.82 enables by default:
 # WeChat's engines (older iOS JavaScriptCore in particular) are not known to run them, and without
 # them wasm-bindgen keeps JS values in a JS-side table instead of an externref table (also smaller).
+# --target bundler: the glue's public contract is `<name>_bg.js`, which exports a function for every
+# wasm import plus __wbg_set_wasm(exports); loading is ours (tools/mp-loader.mjs).
+# --remap-path-prefix: source paths end up in the module as strings (panic locations, file!()); the
+# build machine's cargo registry, toolchain and checkout must not ship, so they become neutral names.
+SYSROOT="$(cd "$ROOT" && rustc --print sysroot)"
+CARGO_DIR="${CARGO_HOME:-$HOME/.cargo}"
+# Short names: panic locations of some dependencies stay in the data section, so every byte of
+# these prefixes ships a few times over.
+REMAP="--remap-path-prefix=$CARGO_DIR/registry/src=/cargo/registry --remap-path-prefix=$CARGO_DIR/git/checkouts=/cargo/git"
+for index_dir in "$CARGO_DIR"/registry/src/*/; do
+  [[ -d "$index_dir" ]] && REMAP+=" --remap-path-prefix=${index_dir%/}=/c"
+done
+REMAP+=" --remap-path-prefix=$SYSROOT=/rustc --remap-path-prefix=$ROOT=/wx-session"
 RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$WASM_TARGET_DIR" \
-  RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Ctarget-feature=-reference-types,-multivalue" \
-  wasm-pack build --release --target web --mode no-install --no-pack --no-typescript \
+  RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Ctarget-feature=-reference-types,-multivalue $REMAP" \
+  wasm-pack build --release --target bundler --mode no-install --no-pack --no-typescript \
   --out-dir pkg --out-name "$OUT_NAME" "$ROOT" -- -Z build-std=std,panic_abort ||
   die "wasm-pack build failed (see the cargo output above)" "fix the compile error, or run: cargo build --release --target wasm32-unknown-unknown"
-[[ -f "$PKG/${OUT_NAME}_bg.wasm" && -f "$PKG/$OUT_NAME.js" ]] || die "wasm-pack did not produce pkg/${OUT_NAME}_bg.wasm and pkg/$OUT_NAME.js"
+[[ -f "$PKG/${OUT_NAME}_bg.wasm" && -f "$PKG/${OUT_NAME}_bg.js" ]] || die "wasm-pack did not produce pkg/${OUT_NAME}_bg.wasm and pkg/${OUT_NAME}_bg.js"
 
 cargo_wasm="$WASM_TARGET_DIR/wasm32-unknown-unknown/release/wx_session.wasm"
 
@@ -64,50 +80,61 @@ cargo_wasm="$WASM_TARGET_DIR/wasm32-unknown-unknown/release/wx_session.wasm"
 mkdir -p "$WORK" "$STAGE"
 say "checking wasm features (binaryen validation probes)"
 node tools/wasm-module.js prepare "$PKG/${OUT_NAME}_bg.wasm" "$WORK/prepared.wasm" \
-  --glue "$PKG/$OUT_NAME.js" --json "$WORK/features.json" ||
+  --glue "$PKG/${OUT_NAME}_bg.js" --json "$WORK/features.json" ||
   die "the wasm module failed the feature/export checks above" "see the message; shared/notes/wechat-runtime.md lists what WeChat runs"
 
 # --- 3. optimise ------------------------------------------------------------------------------------
 read -r -a feature_flags <<<"$(node -p 'require(process.argv[1]).wasmOptFlags.join(" ")' "$WORK/features.json")"
 # --converge repeats -Oz until nothing shrinks further (about 1 % here, for a few seconds).
-say "wasm-opt -Oz --converge ${feature_flags[*]} --strip-debug --strip-producers"
-wasm-opt -Oz --converge "${feature_flags[@]}" --strip-debug --strip-producers \
+# --flatten --rereloop between two -Oz rounds: binaryen rebuilds the control flow (~190 B brotli
+# smaller). --ignore-implicit-traps lets it drop code kept only because a load, store or division
+# might trap (~150 B): safe Rust never makes such an access, and Rust checks division by zero
+# itself. Measured on the serde build; README "How it is built".
+say "wasm-opt --ignore-implicit-traps -Oz --flatten --rereloop -Oz --converge ${feature_flags[*]} --strip-debug --strip-producers"
+wasm-opt --ignore-implicit-traps -Oz --flatten --rereloop -Oz --converge "${feature_flags[@]}" --strip-debug --strip-producers \
   "$WORK/prepared.wasm" -o "$WORK/optimized.wasm" ||
   die "wasm-opt failed" "check that wasm-opt is npm's binaryen (scripts/lib/tools.sh ensure_binaryen_path)"
 node tools/wasm-module.js check "$WORK/optimized.wasm" --json "$WORK/features.json" ||
   die "the optimised module failed the feature checks above" "compare build/wasm/features.json with the input's features"
 
-# Short import/export names (a, b, …) instead of wasm-bindgen's hashed ones; the glue follows below.
+# Short import/export names (a, b, …) instead of wasm-bindgen's hashed ones. binaryen prints its
+# rename map (`old => new`); tools/mp-bundle.js gives the glue the same names from it.
 say "wasm-opt --minify-imports-and-exports-and-modules"
 wasm-opt "${feature_flags[@]}" --minify-imports-and-exports-and-modules \
-  "$WORK/optimized.wasm" -o "$WORK/minified.wasm" >"$WORK/names.json" ||
+  "$WORK/optimized.wasm" -o "$WORK/minified.wasm" >"$WORK/names.txt" ||
   die "wasm-opt could not minify the import and export names"
+
+# No build-machine path may ship (the remapping above should have removed them all).
+leaks="$(node -e '
+  const bytes = require("fs").readFileSync(process.argv[1]).toString("latin1");
+  const found = ["/root/", "/home/", ".cargo/registry", ".rustup/"].filter((p) => bytes.includes(p));
+  console.log(found.join(" "));' "$WORK/minified.wasm")"
+[[ -z "$leaks" ]] || die "the wasm module contains build-machine paths ($leaks)" \
+  "see which with: strings build/wasm/minified.wasm | grep -E '/root/|/home/|\.cargo|\.rustup'; add a --remap-path-prefix in scripts/build.sh"
 
 # --- 4. compress and transform -----------------------------------------------------------------------
 say "brotli -q 11 -> build/stage/session_bg.wasm.br"
 brotli -q 11 -f -n -o "$STAGE/session_bg.wasm.br" "$WORK/minified.wasm"
 
-say "transforming the glue for the mini-program runtime (tools/mp-glue.js)"
+say "bundling the glue for the mini-program runtime (tools/mp-bundle.js: esbuild, WXWebAssembly loader, UTF-8 codec)"
 require_flags=()
 for name in "${REQUIRED_EXPORTS[@]}"; do require_flags+=(--require-export "$name"); done
-node tools/mp-glue.js "$PKG/$OUT_NAME.js" "$STAGE/session_wasm.js" "${require_flags[@]}" ||
-  die "the glue transform failed (message above); miniprogram/session/ is unchanged" \
-    "if wasm-bindgen's glue changed shape, update tools/mp-glue.js and run: node --test tools/"
+node tools/mp-bundle.js --bg "$PKG/${OUT_NAME}_bg.js" --map "$WORK/names.txt" \
+  --before "$WORK/optimized.wasm" --after "$WORK/minified.wasm" \
+  --out "$STAGE/session_wasm.js" --json "$WORK/bundle.json" "${require_flags[@]}" ||
+  die "the glue bundle failed (message above); miniprogram/session/ is unchanged" \
+    "if wasm-bindgen's bundler output changed shape, update tools/mp-bundle.js and run: node --test tools/"
 
-node tools/minify-names.js "$WORK/optimized.wasm" "$WORK/minified.wasm" "$STAGE/session_wasm.js" ||
-  die "could not give the glue the module's short import/export names"
-
-# Minified: the glue ships in every mini-program package; the readable source is wasm-bindgen's
-# output plus tools/mp-glue.js. Top-level names stay (the sandbox check and stack traces use them).
-say "minifying the glue (terser)"
-node_modules/.bin/terser "$STAGE/session_wasm.js" --compress passes=2 --mangle --comments '/^ GENERATED/' \
-  -o "$STAGE/session_wasm.min.js" || die "terser failed on build/stage/session_wasm.js"
-mv "$STAGE/session_wasm.min.js" "$STAGE/session_wasm.js"
+say "minifying the loader (tools/mp-index.js: src/js/index.js -> index.js, the DEFAULT_WASM_PATH line kept)"
+node tools/mp-index.js "$ROOT/src/js/index.js" "$STAGE/index.js" ||
+  die "the loader could not be minified (message above)" "check src/js/index.js parses: node --check src/js/index.js"
 
 # --- 5. verify -------------------------------------------------------------------------------------------
-# Again on the finished file: the renaming and terser run after the transform's own checks.
-node tools/mp-glue.js --check "$STAGE/session_wasm.js" ||
-  die "the finished glue fails the mini-program checks (above)" "see which step after tools/mp-glue.js introduced it"
+# The finished file, on its own: a CommonJS script referencing nothing the runtime lacks.
+node tools/mp-check.js "$STAGE/session_wasm.js" ||
+  die "the finished glue fails the mini-program checks (above)" "see tools/mp-check.js for what each check means"
+node tools/mp-check.js --allow-relative-require "$STAGE/index.js" ||
+  die "the finished loader fails the mini-program checks (above)" "see tools/mp-check.js for what each check means"
 node tools/mp-sandbox.js "$STAGE/session_wasm.js" "$STAGE/session_bg.wasm.br" ||
   die "the built glue and module do not load in the mini-program sandbox (above)" "run: node --test tools/ for details"
 
@@ -120,11 +147,12 @@ brotli_bytes() { brotli -q 11 -c "$1" | wc -c | tr -d ' '; }
 declare -A shipped=()
 shipped[session_bg.wasm.br]="$(bytes "$STAGE/session_bg.wasm.br")"
 shipped[session_wasm.js]="$(brotli_bytes "$STAGE/session_wasm.js")"
+shipped[index.js]="$(brotli_bytes "$STAGE/index.js")"
 for file in "$DEST"/*; do
   name="$(basename "$file")"
   [[ -f "$file" ]] || continue
   case "$name" in
-    *.d.ts | BUILD_STAMP | session_wasm.js | session_bg.wasm.br | *.check.cjs) continue ;;
+    *.d.ts | BUILD_STAMP | index.js | session_wasm.js | session_bg.wasm.br | *.check.cjs) continue ;;
     *.br) shipped[$name]="$(bytes "$file")" ;;
     *) shipped[$name]="$(brotli_bytes "$file")" ;;
   esac
@@ -175,16 +203,18 @@ say "wasm features used: $features"
 # fails, so the other suites test the module src/ describes rather than a stale one.
 cp "$STAGE/session_bg.wasm.br" "$DEST/session_bg.wasm.br"
 cp "$STAGE/session_wasm.js" "$DEST/session_wasm.js"
+cp "$STAGE/index.js" "$DEST/index.js"
 write_stamp
 
 if ((shipped_total > BUDGET_BYTES)); then
-  say "largest functions (from pkg/${OUT_NAME}_bg.wasm's name section; sizes before wasm-opt):"
-  node tools/wasm-module.js top "$PKG/${OUT_NAME}_bg.wasm" --count 15 || true
+  say "largest contributors (from pkg/${OUT_NAME}_bg.wasm's name section; sizes before wasm-opt):"
+  say "  shipped files, brotli: $(for name in "${!shipped[@]}"; do printf '%s %s, ' "$name" "${shipped[$name]}"; done)"
+  node tools/wasm-module.js top "$PKG/${OUT_NAME}_bg.wasm" --count 15 --by-crate || true
   die "the shipped total is $shipped_total bytes, over the $BUDGET_BYTES-byte budget by $((shipped_total - BUDGET_BYTES)) (files installed, but do not ship this)" \
     "shrink the module: the list above shows where the bytes are; build/size.json has the figures"
 fi
 
 say "done in $(seconds_since "$started") s: miniprogram/session/session_wasm.js, session_bg.wasm.br, BUILD_STAMP ($shipped_total of $BUDGET_BYTES bytes shipped, brotli)"
-say "commit them: git add miniprogram/session/session_wasm.js miniprogram/session/session_bg.wasm.br miniprogram/session/BUILD_STAMP"
+say "commit them: git add miniprogram/session/index.js miniprogram/session/session_wasm.js miniprogram/session/session_bg.wasm.br miniprogram/session/BUILD_STAMP"
 say "WeChat DevTools: Import project -> directory $ROOT/miniprogram -> AppID: the test AppID (测试号);"
 say "  for a local server, tick 详情 -> 本地设置 -> 不校验合法域名… so pages may call http://127.0.0.1"

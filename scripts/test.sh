@@ -159,6 +159,8 @@ else
   skip_suite node "no tests/node/*.js yet"
 fi
 run_suite tools tap node --test --test-reporter=tap tools/
+# The built module under JavaScriptCore with the JIT off, as on iOS (tests/jsc/main.js).
+run_suite jsc summary bash scripts/test-jsc.sh
 if [[ -f scripts/test-server.sh ]]; then
   run_suite server cargo bash scripts/test-server.sh
 else

@@ -82,17 +82,21 @@ pub struct Session {
 #[wasm_bindgen]
 impl Session {
     /// Creates the session from `init(options)`; throws an `INVALID_OPTIONS` error naming the bad option.
-    /// `wx` is the runtime's `wx` as the loader sees it in its own scope (bundlers such as Taro's
-    /// webpack replace `window`/`self`, so the global object is not a reliable place to find it);
-    /// without it the global `wx` is used.
+    /// `wx` and `get_current_pages` are the runtime's, as the loader sees them in its own scope
+    /// (bundlers such as Taro's webpack replace the global object, so the module does not search it).
+    /// Without `wx` it throws `WX_UNAVAILABLE`; without `getCurrentPages` logout refreshes no page.
     #[wasm_bindgen(constructor)]
-    pub fn new(options: JsValue, wx: Option<js_sys::Object>) -> Result<Session, JsValue> {
+    pub fn new(
+        options: JsValue,
+        wx: Option<js_sys::Object>,
+        get_current_pages: Option<Function>,
+    ) -> Result<Session, JsValue> {
         let read = || -> Result<Session, error::SessionError> {
             let (input, keys) = bridge::read_options::<OptionsInput>(&options)?;
             let protocol = bridge::protocol_option(&options)?;
             let init = options::init_options(input, &keys, protocol.as_ref())?;
             let adapter = bridge::adapt_answer_hook(&options)?;
-            let platform = WxPlatform::new(wx, init.timeout_ms, adapter)?;
+            let platform = WxPlatform::new(wx, get_current_pages, init.timeout_ms, adapter)?;
             Ok(Session { core: Rc::new(session::Session::new(platform, init.protocol, init.config)) })
         };
         read().map_err(|e| bridge::error_value(&e))

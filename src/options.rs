@@ -264,7 +264,7 @@ pub fn protocol_spec(value: Option<&Json>, base_url: &str) -> Result<ProtocolSpe
     }
     let in_form = spec.format == BodyFormat::Form || spec.code_in_query || spec.login.method == Method::Get;
     if in_form && !spec.login_fields.iter().all(|(_, v)| v.is_scalar()) {
-        return Err(custom.bad("login.fields", "go into a form or query string here: strings, numbers and booleans only"));
+        return Err(custom.bad("login.fields", crate::protocol::spec::SCALARS_ONLY));
     }
     Ok(spec)
 }

@@ -16,6 +16,10 @@ wasm_bindgen_test_configure!(run_in_browser);
 #[wasm_bindgen(module = "/tests/support/fake_wx.js")]
 extern "C" {
     fn reset();
+    #[wasm_bindgen(js_name = hostWx)]
+    fn host_wx() -> Option<Object>;
+    #[wasm_bindgen(js_name = hostPages)]
+    fn host_pages() -> Option<js_sys::Function>;
     #[wasm_bindgen(js_name = useScript)]
     fn use_script(fixture: &str, names: &str);
     #[wasm_bindgen(js_name = scriptLeft)]
@@ -63,7 +67,7 @@ fn session(protocol: &Protocol) -> Session {
     let options = Object::new();
     Reflect::set(&options, &"baseUrl".into(), &protocol.base.into()).unwrap();
     Reflect::set(&options, &"protocol".into(), &protocol.name.into()).unwrap();
-    Session::new(options.into(), None).unwrap()
+    Session::new(options.into(), host_wx(), host_pages()).unwrap()
 }
 
 async fn settle(promise: Promise) -> Result<JsValue, JsValue> {
@@ -269,7 +273,7 @@ async fn a_custom_protocol_is_configured_not_coded() {
             "token":{"header":"X-Session","prefix":"S "}}}"#,
     )
     .unwrap();
-    let session = Session::new(options, None).unwrap();
+    let session = Session::new(options, host_wx(), host_pages()).unwrap();
     let fixture = r#"{"protocol":"custom","baseUrl":"https://custom.example.com","exchanges":{
         "login":{"request":{"method":"POST","url":"/v2/session","contentType":"application/x-www-form-urlencoded","body":"js_code=CODE-1&app=shop"},
                  "response":{"status":200,"body":"{\"status\":\"ok\",\"result\":{\"accessToken\":\"TOKEN-1\",\"user\":{\"id\":7},\"ttl\":60}}"}},
@@ -280,7 +284,7 @@ async fn a_custom_protocol_is_configured_not_coded() {
     assert_eq!(get(&result, "uid").as_f64(), Some(7.0));
     assert!(get(&result, "expiresAt").as_f64().is_some());
     assert_eq!(mismatches(), "");
-    let session = Session::new(js_sys::JSON::parse(r#"{"baseUrl":"https://custom.example.com","protocol":{"check":{"path":"/v2/session/check","valid":{"path":"status","values":["ok"]}},"invalidSession":{"path":"status","values":["expired"]},"token":{"header":"X-Session","prefix":"S "}}}"#).unwrap(), None).unwrap();
+    let session = Session::new(js_sys::JSON::parse(r#"{"baseUrl":"https://custom.example.com","protocol":{"check":{"path":"/v2/session/check","valid":{"path":"status","values":["ok"]}},"invalidSession":{"path":"status","values":["expired"]},"token":{"header":"X-Session","prefix":"S "}}}"#).unwrap(), host_wx(), host_pages()).unwrap();
     use_script(fixture, "check");
     assert_eq!(settle(session.check_has_logined()).await.unwrap(), JsValue::FALSE);
     assert_eq!(mismatches(), "");
@@ -302,7 +306,7 @@ fn bad_protocol_configuration_names_the_option() {
         (r#"[1]"#, "protocol"),
     ] {
         let options = js_sys::JSON::parse(&format!(r#"{{"baseUrl":"https://a.example.com","protocol":{protocol}}}"#)).unwrap();
-        let Err(error) = Session::new(options, None) else { panic!("accepted {protocol}") };
+        let Err(error) = Session::new(options, host_wx(), host_pages()) else { panic!("accepted {protocol}") };
         assert_eq!(get(&error, "code").as_string().as_deref(), Some("INVALID_OPTIONS"), "{protocol}");
         assert_eq!(get(&error, "option").as_string().as_deref(), Some(option), "{protocol}");
     }
@@ -359,7 +363,7 @@ async fn an_adapt_answer_hook_makes_an_odd_backend_speak_a_configured_protocol()
         "check_no":{"response":{"status":200,"body":"0"}},
         "relogin":{"response":{"status":200,"body":"RELOGIN"}},
         "ok":{"response":{"status":200,"body":"{}"}}}}"#;
-    let session = Session::new(options.clone(), None).unwrap();
+    let session = Session::new(options.clone(), host_wx(), host_pages()).unwrap();
     use_script(fixture, "login check_ok check_no");
     let result = settle(session.login(JsValue::UNDEFINED)).await.unwrap();
     assert_eq!(get(&result, "token").as_string().as_deref(), Some("TOKEN-1"));
@@ -385,6 +389,6 @@ async fn an_adapt_answer_hook_makes_an_odd_backend_speak_a_configured_protocol()
     assert_eq!(session.get_token().as_deref(), Some("TOKEN-2"));
 
     Reflect::set(&get(&options, "protocol"), &"adaptAnswer".into(), &"yes".into()).unwrap();
-    let Err(error) = Session::new(options, None) else { panic!("accepted a hook that is not a function") };
+    let Err(error) = Session::new(options, host_wx(), host_pages()) else { panic!("accepted a hook that is not a function") };
     assert_eq!(get(&error, "option").as_string().as_deref(), Some("protocol.adaptAnswer"));
 }

@@ -19,6 +19,10 @@ extern "C" {
     fn uninstall();
     #[wasm_bindgen(js_name = wxObject)]
     fn wx_object() -> Object;
+    #[wasm_bindgen(js_name = hostWx)]
+    fn host_wx() -> Option<Object>;
+    #[wasm_bindgen(js_name = hostPages)]
+    fn host_pages() -> Option<js_sys::Function>;
     #[wasm_bindgen(js_name = baseUrl)]
     fn base_url() -> String;
     #[wasm_bindgen(js_name = setLoginFails)]
@@ -89,7 +93,7 @@ fn get(value: &JsValue, key: &str) -> JsValue {
 
 fn fresh_session() -> Session {
     reset();
-    let session = Session::new(options(&[]), None).unwrap();
+    let session = Session::new(options(&[]), host_wx(), host_pages()).unwrap();
     session.set_listener(Some(recorder()));
     session
 }
@@ -337,7 +341,7 @@ async fn logout_while_offline_still_logs_out_and_revokes_later() {
     assert_eq!(count_of("onShow"), 1);
     assert!(is_live("tok-1"));
     // A new launch retries: the server now confirms and the queue is gone.
-    let relaunched = Session::new(options(&[]), None).unwrap();
+    let relaunched = Session::new(options(&[]), host_wx(), host_pages()).unwrap();
     relaunched.start();
     for _ in 0..20 {
         if !is_live("tok-1") {
@@ -397,7 +401,7 @@ fn init_options_are_validated_by_name() {
         (json(r#"{"baseUrl":"https://a.b","loginLoadingText":5}"#), "loginLoadingText"),
         (JsValue::from_str("https://a.b"), "options"),
     ] {
-        let Err(error) = Session::new(bad, None) else { panic!("accepted options for {option}") };
+        let Err(error) = Session::new(bad, host_wx(), host_pages()) else { panic!("accepted options for {option}") };
         assert_eq!(code_of(&error), "INVALID_OPTIONS");
         assert_eq!(get(&error, "option").as_string().as_deref(), Some(option));
     }
@@ -407,7 +411,7 @@ fn init_options_are_validated_by_name() {
 fn a_runtime_without_wx_is_reported() {
     reset();
     uninstall();
-    let Err(error) = Session::new(options(&[]), None) else { panic!("created a session without wx") };
+    let Err(error) = Session::new(options(&[]), host_wx(), host_pages()) else { panic!("created a session without wx") };
     assert_eq!(code_of(&error), "WX_UNAVAILABLE");
 }
 
@@ -416,7 +420,7 @@ async fn the_loader_can_hand_over_wx_when_the_global_object_lacks_it() {
     // What a bundler (Taro's webpack) does: the glue's global object is not the runtime's.
     reset();
     uninstall();
-    let session = Session::new(options(&[]), Some(wx_object())).unwrap();
+    let session = Session::new(options(&[]), Some(wx_object()), host_pages()).unwrap();
     settle(session.login(JsValue::UNDEFINED)).await.unwrap();
     assert_eq!(session.get_token().as_deref(), Some("tok-1"));
 }
@@ -424,7 +428,7 @@ async fn the_loader_can_hand_over_wx_when_the_global_object_lacks_it() {
 #[wasm_bindgen_test]
 async fn loading_text_is_configurable() {
     reset();
-    let session = Session::new(options(&[("loginLoadingText", JsValue::from_str(""))]), None).unwrap();
+    let session = Session::new(options(&[("loginLoadingText", JsValue::from_str(""))]), host_wx(), host_pages()).unwrap();
     settle(session.login(JsValue::UNDEFINED)).await.unwrap();
     assert_eq!(count_of("showLoading"), 0);
 }
@@ -488,7 +492,7 @@ async fn upload_file_has_the_guarantees_of_request() {
 async fn a_token_in_the_query_goes_before_the_fragment() {
     reset();
     let protocol = json(r#"{"token":{"query":"access_token"}}"#);
-    let session = Session::new(options(&[("protocol", protocol)]), None).unwrap();
+    let session = Session::new(options(&[("protocol", protocol)]), host_wx(), host_pages()).unwrap();
     settle(session.login(JsValue::UNDEFINED)).await.unwrap();
     let _ = settle(session.request(app_request("/api/x?a=1#top"))).await;
     assert!(request_urls().contains("|/api/x?a=1&access_token=tok-1#top"), "{}", request_urls());
@@ -500,10 +504,10 @@ fn options_that_refer_to_themselves_are_refused_not_a_crash() {
     let protocol = json(r#"{"login":{"fields":{}}}"#);
     let fields = get(&get(&protocol, "login"), "fields");
     set(&fields, "self", &fields);
-    let error = Session::new(options(&[("protocol", protocol)]), None).err().unwrap();
+    let error = Session::new(options(&[("protocol", protocol)]), host_wx(), host_pages()).err().unwrap();
     assert_eq!((code_of(&error), get(&error, "option").as_string()), ("INVALID_OPTIONS".to_owned(), Some("protocol".to_owned())));
     // The module is still alive.
-    assert!(Session::new(options(&[]), None).is_ok());
+    assert!(Session::new(options(&[]), host_wx(), host_pages()).is_ok());
 }
 
 #[wasm_bindgen_test]

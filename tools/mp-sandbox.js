@@ -8,7 +8,7 @@
 //
 //   node tools/mp-sandbox.js GLUE.js WASM.br      smoke test: load the glue, instantiate, list exports
 //
-// Used by scripts/build.sh (the smoke test) and by tools/mp-glue.test.js.
+// Used by scripts/build.sh (the smoke test) and by tools/mp-build.test.js.
 'use strict';
 
 const fs = require('node:fs');

@@ -272,8 +272,14 @@ function parseArgs(argv) {
   const options = {};
   for (let i = 0; i < argv.length; i++) {
     if (argv[i].startsWith('--')) {
-      options[argv[i].slice(2)] = argv[i + 1];
-      i++;
+      // `--flag value`, or a bare `--flag` (true) when no value follows.
+      const value = argv[i + 1];
+      if (value === undefined || value.startsWith('--')) {
+        options[argv[i].slice(2)] = true;
+      } else {
+        options[argv[i].slice(2)] = value;
+        i++;
+      }
     } else {
       positional.push(argv[i]);
     }
@@ -289,7 +295,7 @@ function requireOption(options, name, usage) {
 const USAGE =
   'usage: node tools/wasm-module.js prepare IN.wasm OUT.wasm --glue GLUE.js --json FEATURES.json\n' +
   '       node tools/wasm-module.js check OPT.wasm --json FEATURES.json\n' +
-  '       node tools/wasm-module.js top IN.wasm [--count N]   (largest functions, by the name section)';
+  '       node tools/wasm-module.js top IN.wasm [--count N] [--by-crate]   (largest functions and crates, by the name section)';
 
 async function prepare(positional, options) {
   const [input, output] = positional;
@@ -458,6 +464,24 @@ function top(positional, options) {
   for (const f of bodies.slice(0, Number(options.count) || 20)) {
     console.log(String(f.size).padStart(8) + '  ' + (f.name.length > 120 ? f.name.slice(0, 117) + '...' : f.name));
   }
+  if (options['by-crate'] && names.size > 0) {
+    const crates = new Map();
+    for (const f of bodies) crates.set(crateOf(f.name), (crates.get(crateOf(f.name)) || 0) + f.size);
+    console.log('code bytes by crate (before wasm-opt; generic code counts where it was instantiated from):');
+    [...crates].sort((a, b) => b[1] - a[1]).forEach(([crate, size]) => {
+      console.log(String(size).padStart(8) + '  ' + (100 * size / total).toFixed(1).padStart(5) + '%  ' + crate);
+    });
+  }
+}
+
+/**
+ * The crate a demangled Rust symbol belongs to: the first path segment, looking through the
+ * `<Type as Trait>` of trait impls (the implementing type's crate) and `&`, `mut`, `dyn`.
+ * Symbols that are not Rust paths (wasm-bindgen's shims, `memcpy`, …) count as "(other)".
+ */
+function crateOf(name) {
+  const match = /^[<&\s]*(?:(?:mut|dyn|const)\s+)*([A-Za-z_][A-Za-z0-9_]*)::/.exec(name);
+  return match ? match[1] : '(other)';
 }
 
 async function main() {
@@ -476,4 +500,4 @@ if (require.main === module) {
   });
 }
 
-module.exports = { sections, declaredFeatures, exportsOf, rewrite, usedFeatures, ALLOWED, encodeU32, readU32 };
+module.exports = { sections, declaredFeatures, exportsOf, rewrite, usedFeatures, crateOf, ALLOWED, encodeU32, readU32 };

@@ -11,9 +11,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 STAMP_FILE="$ROOT/miniprogram/session/BUILD_STAMP"
 
-# The tools whose code shapes the output (the glue transform and its parts, the wasm preparation).
+# The tools whose code shapes the output (the glue bundler, its loader and codec, the checks that
+# gate it, the wasm preparation).
 # Not the tests or the sandbox: they check the output without changing it.
-STAMP_TOOLS=(tools/mp-glue.js tools/js-tokens.js tools/mp-utf8.js tools/wasm-module.js tools/minify-names.js)
+STAMP_TOOLS=(tools/mp-bundle.js tools/mp-loader.mjs tools/mp-utf8.mjs tools/mp-check.js tools/mp-index.js tools/wasm-module.js)
 
 # stamp_inputs — the input files, one path per line relative to ROOT, sorted.
 stamp_inputs() {

@@ -12,8 +12,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 # Debian packages the test suites need: the browser and its driver (same Debian build, so their
 # versions match), brotli for the shipped .wasm.br, redis for the server tests, a CJK font so
-# Chinese renders in the browser suites.
-WX_APT_PACKAGES=(chromium chromium-driver brotli redis-server fonts-noto-cjk)
+# Chinese renders in the browser suites, JavaScriptCore's shell `jsc` (the engine of WeChat on iOS)
+# for the `jsc` suite and scripts/bench.sh, and GNU time for the benchmark's peak-RSS figures.
+WX_APT_PACKAGES=(chromium chromium-driver brotli redis-server fonts-noto-cjk libjavascriptcoregtk-4.0-bin time)
 WX_WASM_TARGET=wasm32-unknown-unknown
 
 # ensure_apt_packages PKG... — installs the missing ones; `apt-get update` at most once per run.
@@ -58,6 +59,18 @@ ensure_browser() {
   say "browser: chromium $browser, chromedriver $driver"
 }
 
+# ensure_jsc — Debian's JavaScriptCore shell, /usr/bin/jsc (package libjavascriptcoregtk-4.0-bin).
+ensure_jsc() {
+  ensure_apt_packages libjavascriptcoregtk-4.0-bin
+  command -v jsc >/dev/null || die "libjavascriptcoregtk-4.0-bin is installed but there is no jsc on PATH" "apt-get install --reinstall libjavascriptcoregtk-4.0-bin"
+  say "jsc: JavaScriptCore $(jsc_version)"
+}
+
+# jsc_version — the Debian package's version (the shell prints none of its own).
+jsc_version() {
+  dpkg-query -W -f='${Version}' libjavascriptcoregtk-4.0-bin 2>/dev/null || echo unknown
+}
+
 # ensure_rust — cargo and rustup must already exist; nothing here can install them.
 ensure_rust() {
   if ! command -v cargo >/dev/null || ! command -v rustup >/dev/null; then
@@ -78,7 +91,7 @@ ensure_wasm_target() {
 
 # ensure_rust_src — the standard library's source, which scripts/build.sh recompiles for the wasm
 # module (-Z build-std with panic=immediate-abort: the panic-formatting machinery alone is ~7 KB of
-# brotli'd wasm, and the budget is 40 KB).
+# brotli'd wasm, within a 56 KB budget).
 ensure_rust_src() {
   if (cd "$ROOT" && rustup component list --installed) | grep -qx 'rust-src'; then
     say "rust-src: already installed"

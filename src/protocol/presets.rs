@@ -105,11 +105,8 @@ pub fn apifm(base_url: &str) -> ProtocolSpec {
         _ => "/user/loginout".to_owned(),
     };
     ProtocolSpec {
-        base_url: base_url.to_owned(),
         format: BodyFormat::Form,
         login: Endpoint::new(Method::Post, "/user/wxapp/login"),
-        code_field: "code".to_owned(),
-        code_in_query: false,
         login_fields: vec![("type".to_owned(), Json::Number(2.0))],
         token_path: "data.token".to_owned(),
         uid_path: Some("data.uid".to_owned()),
@@ -119,15 +116,13 @@ pub fn apifm(base_url: &str) -> ProtocolSpec {
         not_registered: Some(FieldMatch::numbers("code", &[10000.0])),
         invalid_statuses: Vec::new(),
         invalid_field: Some(FieldMatch::numbers("code", &[2000.0])),
-        invalid_message: None,
         check: Some(Endpoint::new(Method::Get, "/user/check-token")),
         check_valid: Some(FieldMatch::numbers("code", &[0.0])),
         logout: Endpoint { method: Method::Get, path: logout_path },
         logout_invalid_statuses: Vec::new(),
-        logout_revokes: true,
         token: TokenPlacement::Body("token".to_owned()),
-        logout_token: None,
         request_headers: vec![("content-type".to_owned(), "application/x-www-form-urlencoded".to_owned())],
+        ..default(base_url)
     }
 }
 
@@ -138,11 +133,7 @@ pub fn apifm(base_url: &str) -> ProtocolSpec {
 /// stateless JWTs (2 hours) that `POST /auth/logout` cannot revoke: logout reports `notRevocable`.
 pub fn litemall(base_url: &str) -> ProtocolSpec {
     ProtocolSpec {
-        base_url: base_url.to_owned(),
-        format: BodyFormat::Json,
         login: Endpoint::new(Method::Post, "/auth/login_by_weixin"),
-        code_field: "code".to_owned(),
-        code_in_query: false,
         // litemall refuses a login without userInfo; WeChat no longer gives one, so an empty object.
         login_fields: vec![("userInfo".to_owned(), Json::Object(Vec::new()))],
         token_path: "data.token".to_owned(),
@@ -150,18 +141,15 @@ pub fn litemall(base_url: &str) -> ProtocolSpec {
         user_info_path: Some("data.userInfo".to_owned()),
         expires_in_path: None,
         success: Some(FieldMatch::numbers("errno", &[0.0])),
-        not_registered: None,
         invalid_statuses: Vec::new(),
         invalid_field: Some(FieldMatch::numbers("errno", &[501.0])),
-        invalid_message: None,
         check: Some(Endpoint::new(Method::Get, "/user/index")),
         check_valid: None,
-        logout: Endpoint::new(Method::Post, "/auth/logout"),
         logout_invalid_statuses: Vec::new(),
         logout_revokes: false,
         token: header("X-Litemall-Token", ""),
-        logout_token: None,
         // litemall-wx's request util sends this on every method (wx.request's default, made explicit).
         request_headers: vec![("Content-Type".to_owned(), "application/json".to_owned())],
+        ..default(base_url)
     }
 }

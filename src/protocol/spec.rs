@@ -10,6 +10,9 @@ use crate::json::{number_text, Json};
 use crate::platform::{Body, HttpRequest, HttpResponse, LoginCode, Method, Payload, Purpose};
 use crate::store::Token;
 
+/// Why an object or array cannot be a login field here.
+pub const SCALARS_ONLY: &str = "a form or query string takes strings, numbers and booleans only";
+
 /// How request bodies are encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BodyFormat {
@@ -244,10 +247,7 @@ impl ProtocolSpec {
         let constants = self.login_fields.iter().filter(|(name, _)| !fields.iter().any(|(given, _)| given == name));
         let extra: Vec<(String, Json)> = constants.chain(fields.iter()).filter(|(name, _)| *name != self.code_field).cloned().collect();
         if (in_query || self.format == BodyFormat::Form) && !extra.iter().all(|(_, v)| v.is_scalar()) {
-            return Err(SessionError::invalid_option(
-                "fields",
-                "this protocol sends login fields in a form or query string: strings, numbers and booleans only",
-            ));
+            return Err(SessionError::invalid_option("fields", SCALARS_ONLY));
         }
         if in_query {
             builder.query.extend(extra);
@@ -294,33 +294,20 @@ impl ProtocolSpec {
 
     /// Decodes the check answer. Errors mean "could not tell" — the token is kept.
     pub fn decode_check(&self, response: &HttpResponse) -> Result<TokenStatus, SessionError> {
-        // A check field outranks the general success rule: API工厂's check-token answers every
-        // token it does not accept with some non-zero `code`, and its client takes them all as
-        // logged out. A 2xx that is not JSON, a 5xx, no answer: could not tell, the token stays.
-        if let (Some(valid), true) = (&self.check_valid, is_success(response.status)) {
-            if !matches!(self.verdict(response), Verdict::Invalid(_) | Verdict::NotRegistered(_)) {
-                return match valid.test(response.payload.json()) {
-                    Some(true) => Ok(TokenStatus::Valid),
-                    Some(false) => Ok(TokenStatus::Invalid),
-                    None => Err(json_body(response).err().unwrap_or_else(|| {
-                        bad(response, "the answer does not say whether the token is valid")
-                    })),
-                };
-            }
-        }
-        match self.verdict(response) {
-            Verdict::Invalid(_) | Verdict::NotRegistered(_) => Ok(TokenStatus::Invalid),
-            Verdict::Failed(error) => Err(error),
-            Verdict::Ok(body) => match &self.check_valid {
-                None => Ok(TokenStatus::Valid),
-                Some(valid) => match valid.test(body) {
-                    Some(true) => Ok(TokenStatus::Valid),
-                    Some(false) => Ok(TokenStatus::Invalid),
-                    None => Err(json_body(response).err().unwrap_or_else(|| {
-                        bad(response, "the answer does not say whether the token is valid")
-                    })),
-                },
+        match (self.verdict(response), &self.check_valid) {
+            (Verdict::Invalid(_) | Verdict::NotRegistered(_), _) => Ok(TokenStatus::Invalid),
+            // A check field outranks the general success rule: API工厂's check-token answers every
+            // token it does not accept with some non-zero `code`, and its client takes them all as
+            // logged out. A 2xx that is not JSON, a 5xx, no answer: could not tell, the token stays.
+            (_, Some(valid)) if is_success(response.status) => match valid.test(response.payload.json()) {
+                Some(true) => Ok(TokenStatus::Valid),
+                Some(false) => Ok(TokenStatus::Invalid),
+                None => Err(json_body(response)
+                    .err()
+                    .unwrap_or_else(|| bad(response, "the answer does not say whether the token is valid"))),
             },
+            (Verdict::Failed(error), _) => Err(error),
+            (Verdict::Ok(_), _) => Ok(TokenStatus::Valid),
         }
     }
 

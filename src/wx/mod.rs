@@ -46,6 +46,8 @@ const WX_LOGIN_TIMEOUT_MS: u32 = 10_000;
 /// The session's view of the real mini-program runtime.
 pub struct WxPlatform {
     wx: Object,
+    /// The runtime's `getCurrentPages`, for refreshing the top page after logout.
+    pages: Option<Function>,
     /// Timeout for each server call, in ms.
     timeout_ms: u32,
     /// The JS function that fans events out to `onChange` listeners.
@@ -55,13 +57,17 @@ pub struct WxPlatform {
 }
 
 impl WxPlatform {
-    /// Binds to `wx` as given, else to the global `wx`; `adapter` is the `protocol.adaptAnswer`
-    /// hook, if any.
-    pub fn new(wx: Option<Object>, timeout_ms: u32, adapter: Option<Function>) -> Result<WxPlatform, SessionError> {
-        let wx = wx
-            .or_else(|| Reflect::get(&js_sys::global(), &JsValue::from_str("wx")).ok()?.dyn_into::<Object>().ok())
-            .ok_or_else(|| unavailable("*", "the global `wx` object is missing"))?;
-        Ok(WxPlatform { wx, timeout_ms, listener: RefCell::new(None), adapter })
+    /// Binds to the runtime's `wx` and `getCurrentPages` as the loader hands them over (it sees
+    /// them in its own scope; bundlers such as Taro's replace the global object, so the module does
+    /// not search for them). `adapter` is the `protocol.adaptAnswer` hook, if any.
+    pub fn new(
+        wx: Option<Object>,
+        pages: Option<Function>,
+        timeout_ms: u32,
+        adapter: Option<Function>,
+    ) -> Result<WxPlatform, SessionError> {
+        let wx = wx.ok_or_else(|| unavailable("*", "the global `wx` object is missing"))?;
+        Ok(WxPlatform { wx, pages, timeout_ms, listener: RefCell::new(None), adapter })
     }
 
     /// Runs the `adaptAnswer` hook: `{purpose, status, body}` in, `{status?, body?}` out. The
@@ -301,9 +307,9 @@ impl Platform for WxPlatform {
                 let _ = self.call("reLaunch", &[&options]);
             }
             Refresh::TopPageOnShow => {
-                let pages = get(&js_sys::global(), "getCurrentPages")
-                    .dyn_into::<Function>()
-                    .ok()
+                let pages = self
+                    .pages
+                    .as_ref()
                     .and_then(|f| f.call0(&JsValue::UNDEFINED).ok())
                     .and_then(|p| p.dyn_into::<Array>().ok());
                 let Some(page) = pages.and_then(|p| p.at(-1).dyn_into::<Object>().ok()) else { return };

@@ -1,9 +1,9 @@
 /**
  * End to end with the server stopped mid-session (its own scripts/dev.sh, whose server the test
- * kills; the preview stays up): 退出 still logs the device out, and 登录 then fails with a
+ * kills; the preview stays up): 退出 still logs the device out, and 微信一键登录 then fails with a
  * readable toast without touching storage.
  *
- * The two tests run in order on one phone: logged in → server killed → 退出 → 登录.
+ * The two tests run in order on one phone: logged in → server killed → 退出 → 微信一键登录.
  */
 'use strict';
 
@@ -22,7 +22,7 @@ test.before(async () => {
   dev = await h.startDev('server-down');
   browser = await h.launchBrowser();
   page = await h.openPreview(browser, dev);
-  await h.tapButton(page, '登录');
+  await h.login(page);
   await h.waitForText(page, '已登录');
   await h.waitForNoLoading(page);
   token = (await h.readStorage(page)).token;
@@ -44,7 +44,7 @@ test('server down: 退出 → 确认 still logs the device out', async () => {
 
   await h.tapButton(page, '退出');
   await h.answerModal(page, 'confirm');
-  await h.waitForText(page, '未登录');
+  await h.waitForText(page, '微信一键登录');
   await h.waitForNoLoading(page);
   const stored = await h.readStorage(page);
   h.SESSION_KEYS.forEach((key) => assert.equal(stored[key], undefined, `${key} removed although the server could not be told`));
@@ -52,19 +52,18 @@ test('server down: 退出 → 确认 still logs the device out', async () => {
   await shot(page, 'logged-out-server-down');
 });
 
-test('server down: 登录 shows a readable error toast and leaves storage unchanged', async () => {
-  await h.tapButton(page, '去登录');
+test('server down: 微信一键登录 shows a readable error toast and leaves storage unchanged', async () => {
   await h.waitForText(page, '欢迎使用');
   const before = await h.readStorage(page);
 
   const seen = await h.toastCount(page);
-  await h.tapButton(page, '登录');
+  await h.tapButton(page, '微信一键登录');
   const toast = await h.waitForToast(page, seen);
   assert.equal(toast, MESSAGES.NETWORK, 'the app says the network failed, in words');
   await shot(page, 'login-failed-toast');
   await h.waitForNoLoading(page);
   assert.deepEqual(await h.readStorage(page), before, 'storage unchanged by the failed login');
-  assert.match(await h.pageText(page), /欢迎使用/, 'still logged out, 登录 offered again');
-  await h.tapButton(page, '登录'); // the button works again (busy was reset)
+  assert.match(await h.pageText(page), /欢迎使用/, 'still logged out, 微信一键登录 offered again');
+  await h.tapButton(page, '微信一键登录'); // the button works again (busy was reset)
   assert.equal(await h.waitForToast(page, seen + 1), MESSAGES.NETWORK);
 });

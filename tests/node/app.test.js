@@ -1,7 +1,7 @@
 /**
  * miniprogram/app.js and miniprogram/utils/ in the sandbox: the error-message table against the
  * codes of session/index.d.ts, and the launch check with the BUILT session module (a NETWORK
- * failure keeps a stored token counted as logged in).
+ * failure keeps a stored token counted as logged in; a revoked token is removed and the user told).
  */
 'use strict';
 
@@ -22,6 +22,15 @@ function declaredCodes() {
   return [...block[1].matchAll(/'([A-Z_]+)'/g)].map((m) => m[1]);
 }
 
+test('utils/messages.js says what 退出 left on the server, never more than it knows', () => {
+  const sb = createSandbox();
+  const messages = sb.require('/utils/messages.js');
+  assert.match(messages.logoutNotice({ server: 'notRevocable' }), /到期前仍有效/);
+  assert.match(messages.logoutNotice({ server: 'unconfirmed' }), /稍后自动重试/);
+  for (const server of ['revoked', 'alreadyInvalid', 'none']) assert.equal(messages.logoutNotice({ server }), null, server);
+  assert.equal(messages.logoutNotice(undefined), null);
+});
+
 test('utils/messages.js has a Chinese message for every error code of index.d.ts, and a generic one', () => {
   const sb = createSandbox();
   const messages = sb.require('/utils/messages.js');
@@ -36,6 +45,18 @@ test('utils/messages.js has a Chinese message for every error code of index.d.ts
   assert.equal(messages.messageFor(new Error('plain')), messages.GENERIC);
   assert.equal(messages.messageFor(undefined), messages.GENERIC);
   assert.equal(messages.messageFor({ code: 'toString' }), messages.GENERIC, 'inherited names are not codes');
+});
+
+test("utils/messages.js: the server's own codes (serverCode) win over the session's code", () => {
+  const sb = createSandbox();
+  const messages = sb.require('/utils/messages.js');
+  for (const serverCode of Object.keys(messages.SERVER_MESSAGES)) {
+    const error = { code: 'SERVER_REJECTED', status: 400, serverCode };
+    assert.equal(messages.messageFor(error), messages.SERVER_MESSAGES[serverCode], serverCode);
+    assert.match(messages.SERVER_MESSAGES[serverCode], /[\u4e00-\u9fff]/);
+  }
+  assert.equal(messages.messageFor({ code: 'SERVER_REJECTED', serverCode: 'SOMETHING_ELSE' }), messages.MESSAGES.SERVER_REJECTED);
+  assert.equal(messages.messageFor({ code: 'NETWORK', serverCode: 'hasOwnProperty' }), messages.MESSAGES.NETWORK);
 });
 
 test('utils/messages.js showError: a toast with icon none', async () => {
@@ -103,12 +124,22 @@ if (missing.length) {
     assert.equal(sb.fake.readStorage('token'), token);
   });
 
-  test('launch, stored token the server revoked: logged out and the token removed', async () => {
+  test('launch, stored token the server revoked (a login elsewhere): logged out, the token removed, and the user told', async () => {
     const { sb, app } = await launch((s) => {
       s.server.revokeToken(storedSession(s));
     });
     assert.equal(app.globalData.loggedIn, false);
     assert.equal(sb.fake.readStorage('token'), undefined);
+    await sb.fake.idle();
+    assert.deepEqual(sb.fake.toasts, [{ title: '登录已失效，请重新登录', icon: 'none', duration: 3000 }]);
+  });
+
+  test('launch, stored token the server accepts: nothing to tell', async () => {
+    const { sb } = await launch((s) => {
+      storedSession(s);
+    });
+    await sb.fake.idle();
+    assert.deepEqual(sb.fake.toasts, []);
   });
 
   test('globalData.loggedIn follows login and logout through onChange', async () => {

@@ -5,7 +5,7 @@
  *   1. npm i <tarball> + packNpmManually (= 工具 → 构建 npm) in a scratch mini-program →
  *      require('wx-session') + init({ baseUrl }) with no wasmPath → 登录 → checkHasLogined → 退出;
  *   2. getCompiledResult compiles the demo as DevTools does (babel, the project's settings) and the
- *      compiled app and pages run 登录 → 退出 from their buttons' handlers;
+ *      compiled app and pages run 微信一键登录 → 退出 from their buttons' handlers;
  *   3. checkCodeQuality passes.
  */
 'use strict';
@@ -112,7 +112,7 @@ function handlerOf(wxml, label) {
   throw new Error(`no <button> labelled ${label} with a tap handler`);
 }
 
-test('getCompiledResult compiles the demo as DevTools would; the compiled app and pages run 登录 → 退出', async (t) => {
+test('getCompiledResult compiles the demo as DevTools would; the compiled app and pages run 微信一键登录 → 退出', async (t) => {
   const out = tempDir(t, 'wx-session-compiled-');
   const result = wechatCi('compile', DEMO, out);
   assert.ok(result.setting.es6, 'compiled with the project\'s es6 (babel) setting');
@@ -156,7 +156,9 @@ test('getCompiledResult compiles the demo as DevTools would; the compiled app an
   assert.deepEqual(sb.wasm.loads.map((load) => load.path), [NPM_WASM]);
 
   const index = openPage('pages/index/index');
-  await index[handlerOf(fs.readFileSync(path.join(DEMO, 'pages/index/index.wxml'), 'utf8'), '登录')]();
+  // 微信一键登录 with the agreement unticked asks first (a modal, answered 同意).
+  sb.fake.modalAnswers.push('confirm');
+  await index[handlerOf(fs.readFileSync(path.join(DEMO, 'pages/index/index.wxml'), 'utf8'), '微信一键登录')]();
   await until(() => sb.fake.readStorage('token'), 'the token after 登录');
   const token = sb.fake.readStorage('token');
   assert.ok(sb.server.isTokenValid(token));
@@ -168,7 +170,7 @@ test('getCompiledResult compiles the demo as DevTools would; the compiled app an
   await until(() => sb.fake.readStorage('token') === undefined, 'the token to be removed after 退出');
   await until(() => sb.server.counts.byRoute['POST /auth/logout'] === 1, 'the server logout');
   assert.equal(sb.server.isTokenValid(token), false);
-  assert.equal(sb.fake.modals.length, 1, 'one confirmation dialog');
+  assert.deepEqual(sb.fake.modals.map((m) => m.content), ['请阅读并同意《用户协议》和《隐私政策》', '退出登录？'], 'the agreement, then one confirmation dialog');
 });
 
 test('checkCodeQuality passes every check (lazyCodeLoading included)', () => {

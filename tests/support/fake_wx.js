@@ -195,6 +195,9 @@ export function uninstall() {
 }
 
 export function wxObject() { return wx; }
+/** What the loader hands the module: the global `wx` (undefined once uninstalled) and getCurrentPages. */
+export function hostWx() { return globalThis.wx; }
+export function hostPages() { return globalThis.getCurrentPages; }
 export function baseUrl() { return BASE; }
 export function setLoginFails(on) { state.loginFails = on; }
 export function setCheckSessionFails(on) { state.checkSessionFails = on; }

@@ -47,7 +47,7 @@ export interface ProtocolConfig {
   format?: 'json' | 'form';
   login?: {
     method?: 'GET' | 'POST';
-    /** Appended to baseUrl; must start with '/'. */
+    /** Appended to baseUrl ('/…'), or an absolute http(s) URL. */
     path?: string;
     /** Name of the field carrying the wx.login code. Default 'code'. */
     codeField?: string;
@@ -65,11 +65,25 @@ export interface ProtocolConfig {
   success?: FieldMatch | null;
   /** The answer that means "register first" → NOT_REGISTERED. */
   notRegistered?: FieldMatch | null;
-  /** What means "the session is invalid" (re-login on requests, logged out on check). */
-  invalidSession?: { statuses?: number[]; path?: string; values?: FieldMatch['values'] };
+  /**
+   * What means "the session is invalid" (re-login on requests, logged out on check): statuses, a
+   * field, or words in the answer with given statuses (the seeds' egg server: 400 登陆状态已失效,
+   * found in a JSON message or an HTML page alike).
+   */
+  invalidSession?: {
+    statuses?: number[];
+    path?: string;
+    values?: FieldMatch['values'];
+    message?: { statuses?: number[]; text: string } | null;
+  };
   /** The token check; null = the server has none (checkHasLogined then trusts wx.checkSession and the expiry). */
   check?: { method?: 'GET' | 'POST'; path?: string; valid?: FieldMatch | null } | null;
-  logout?: { method?: 'GET' | 'POST'; path?: string; alreadyInvalidStatuses?: number[] };
+  /**
+   * `path` may be an absolute URL on another host (API工厂's logout lives on common.apifm.com);
+   * naming it here is what lets the token go there. `revokes: false` for servers whose logout
+   * cannot end a token (stateless JWTs, as litemall's): logout then reports `notRevocable`.
+   */
+  logout?: { method?: 'GET' | 'POST'; path?: string; alreadyInvalidStatuses?: number[]; revokes?: boolean };
   token?: TokenPlacement;
   /**
    * For what configuration cannot describe: rewrites each server answer before the protocol judges
@@ -127,17 +141,27 @@ export interface LogoutOptions {
 export interface LogoutResult {
   /** Whether there was a session to end on this device. */
   wasLoggedIn: boolean;
-  /** true when the server revoked the token or said it was already invalid. */
+  /** true when the server revoked the token or said it was already invalid (never for notRevocable). */
   serverConfirmed: boolean;
-  /** 'revoked' | 'alreadyInvalid' | 'unconfirmed' (server unreachable or erroring) | 'none' (nothing to revoke). */
-  server: 'revoked' | 'alreadyInvalid' | 'unconfirmed' | 'none';
+  /**
+   * 'revoked'; 'alreadyInvalid'; 'unconfirmed' (server unreachable or erroring: retried later,
+   * or refused for good: see the `revocationAbandoned` event); 'notRevocable' (the server took
+   * the logout but its tokens cannot be revoked — litemall's live until they expire, 2 hours);
+   * 'none' (nothing to revoke).
+   */
+  server: 'revoked' | 'alreadyInvalid' | 'unconfirmed' | 'notRevocable' | 'none';
 }
 
 export type ChangeEvent =
   | { type: 'login'; uid?: string | number; userInfo?: Record<string, unknown> }
   | { type: 'logout' }
   | { type: 'expired' }
-  | { type: 'invalidated' };
+  | { type: 'invalidated' }
+  /**
+   * A token whose revocation the server never confirmed is no longer retried: 'refused' (a
+   * definitive 4xx such as 404), 'expired' (it died on its own), 'tooManyTries' (8 server failures).
+   */
+  | { type: 'revocationAbandoned'; reason: 'refused' | 'expired' | 'tooManyTries' };
 
 /** Loads the module and creates the session. Idempotent; calls made meanwhile wait for it. */
 export function init(options: InitOptions): Promise<void>;

@@ -4,11 +4,15 @@
  * find and tap a button of the visible mini-program page, answer the modal, read storage, take a
  * numbered screenshot into build/e2e/, ask the server whether a token is valid.
  *
- *   const dev = await startDev('session');        // { previewUrl, serverUrl, serverPid, stop() }
+ *   const dev = await startDev('session');        // { previewUrl, serverUrl, serverPid, dataDir, stop() }
+ *   await restartServer(dev);                      // the same server binary and data dir, again
  *   const lm = await startDev('litemall', { protocol: 'litemall' });  // the app speaks litemall
+ *   const af = await startDev('apifm', { baseUrl, protocolJson: { preset: 'apifm', … } });  // another backend
  *   const browser = await launchBrowser();
  *   const page = await openPreview(browser, dev);  // a fresh context: empty storage, touch
- *   await tapButton(page, '登录');
+ *   await login(page);                             // tick the agreement if needed, 微信一键登录
+ *   await tapButton(page, '我的账户');
+ *   await waitForData(page, (d) => d.phone);       // the visible page's data
  *   await shot(page, 'logged-in');
  *
  * Environment: E2E_SESSION_DIR (optional) is passed to dev.sh as --session-dir. dev.sh runs with
@@ -36,8 +40,8 @@ const CHROMIUM_ARGS = [
 ];
 const DEV_START_TIMEOUT_MS = 60000;
 const UI_TIMEOUT_MS = 8000;
-/** The storage keys the session writes (src/store.rs). */
-const SESSION_KEYS = ['token', 'uid', 'userInfo', 'tokenExpiresAt'];
+/** The storage keys the session writes (src/store.rs): the token, and the rest of the session. */
+const SESSION_KEYS = ['token', 'wxSession'];
 
 fs.mkdirSync(OUT_DIR, { recursive: true });
 
@@ -75,19 +79,25 @@ function alive(pid) {
 }
 
 /**
- * Starts scripts/dev.sh (preview on a free port, server on a free port) and resolves once its
- * DEV_READY_FILE appears. Its output goes to build/e2e/dev-<name>.log. `protocol` is dev.sh's
- * --protocol: which dialect of the server the app is configured for.
+ * Starts scripts/dev.sh (preview on a free port, server on a free port, users in a fresh data
+ * directory under build/e2e/, removed by stop()) and resolves once its DEV_READY_FILE appears.
+ * Its output goes to build/e2e/dev-<name>.log. `protocol` is dev.sh's --protocol: which dialect
+ * of the server the app is configured for. `baseUrl` (dev.sh --base-url) points the app at another
+ * backend the test runs itself (no reference server is started: serverPid is 0), and
+ * `protocolJson` (an object: dev.sh --protocol-json) is then session.init's protocol.
  */
-async function startDev(name, { protocol = 'default' } = {}) {
+async function startDev(name, { protocol = 'default', baseUrl = '', protocolJson = null } = {}) {
   const serverPort = await freePort();
+  const dataDir = fs.mkdtempSync(path.join(OUT_DIR, `data-${name}-`));
   // Unique per test process: two runs at once (two people, or test.sh twice) must not read each
   // other's ready file. dev.sh deletes it when it stops.
   const readyFile = path.join(OUT_DIR, `dev-${name}-${process.pid}.ready.json`);
   const logFile = path.join(OUT_DIR, `dev-${name}.log`);
   fs.rmSync(readyFile, { force: true });
   const log = fs.openSync(logFile, 'w');
-  const args = ['--no-build', '--port', '0', '--server-port', String(serverPort), '--protocol', protocol];
+  const args = ['--no-build', '--port', '0', '--server-port', String(serverPort), '--protocol', protocol, '--data-dir', dataDir];
+  if (baseUrl) args.push('--base-url', baseUrl);
+  if (protocolJson) args.push('--protocol-json', JSON.stringify(protocolJson));
   if (process.env.E2E_SESSION_DIR) args.push('--session-dir', process.env.E2E_SESSION_DIR);
   // detached: dev.sh leads its own process group, so stop() can reach anything it left behind.
   const child = spawn(path.join(ROOT, 'scripts', 'dev.sh'), args, {
@@ -99,7 +109,13 @@ async function startDev(name, { protocol = 'default' } = {}) {
   fs.closeSync(log);
   const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
 
+  /** Servers restartServer() started (outside dev.sh's process group). */
+  const restarted = [];
+
   async function stop() {
+    for (const server of restarted) {
+      if (server.exitCode === null && server.signalCode === null) server.kill('SIGKILL');
+    }
     if (child.exitCode === null && child.signalCode === null) {
       process.kill(child.pid, 'SIGTERM');
       const done = await Promise.race([exited, sleep(8000).then(() => null)]);
@@ -111,13 +127,14 @@ async function startDev(name, { protocol = 'default' } = {}) {
     } catch (err) {
       // ESRCH: the group is already gone, which is the normal case.
     }
+    fs.rmSync(dataDir, { recursive: true, force: true });
   }
 
   const deadline = Date.now() + DEV_START_TIMEOUT_MS;
   for (;;) {
     if (fs.existsSync(readyFile)) {
       const ready = JSON.parse(fs.readFileSync(readyFile, 'utf8'));
-      return Object.assign(ready, { name, logFile, stop, exited, alive: () => child.exitCode === null });
+      return Object.assign(ready, { name, logFile, stop, exited, restarted, alive: () => child.exitCode === null });
     }
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`scripts/dev.sh exited (${child.exitCode ?? child.signalCode}) before it was ready; ${logFile}:\n${tail(logFile)}`);
@@ -137,6 +154,29 @@ async function killServer(dev) {
   while (alive(dev.serverPid) || (await serverAnswers(dev.serverUrl))) {
     if (Date.now() > deadline) throw new Error(`the server (pid ${dev.serverPid}) is still up 5 s after SIGKILL`);
     await sleep(50);
+  }
+}
+
+/**
+ * Kills the server behind a running dev.sh (SIGKILL: nothing gets to flush on the way out) and
+ * starts the same binary again on the same port with the same data directory, as a deploy or a
+ * crash and restart would. The preview keeps running. Updates dev.serverPid.
+ */
+async function restartServer(dev) {
+  await killServer(dev);
+  const port = new URL(dev.serverUrl).port;
+  const log = fs.openSync(path.join(OUT_DIR, `server-${dev.name}-restart.log`), 'w');
+  const env = Object.assign({}, process.env, { WX_SESSION_DATA_DIR: dev.dataDir });
+  ['REDIS_URL', 'WX_SESSION_REDIS_CLUSTER', 'WX_SESSION_CONFIG', 'DATABASE_URL'].forEach((name) => delete env[name]);
+  const server = spawn(dev.serverBin, ['--dev', '--listen', `127.0.0.1:${port}`], { cwd: ROOT, env, stdio: ['ignore', log, log] });
+  fs.closeSync(log);
+  dev.restarted.push(server);
+  dev.serverPid = server.pid;
+  const deadline = Date.now() + 15000;
+  while (!(await serverAnswers(dev.serverUrl))) {
+    if (server.exitCode !== null) throw new Error(`the restarted server exited (${server.exitCode}); see build/e2e/server-${dev.name}-restart.log`);
+    if (Date.now() > deadline) throw new Error('the restarted server did not answer /healthz within 15 s');
+    await sleep(100);
   }
 }
 
@@ -238,6 +278,51 @@ async function tapButton(page, label) {
   await button.tap();
 }
 
+/**
+ * 微信一键登录 as a person does it: tick 我已阅读并同意《用户协议》和《隐私政策》 (unless it is ticked
+ * already, as after 退出 in the same launch), then tap the button.
+ */
+async function login(page) {
+  await visiblePage(page).getByText('微信一键登录').first().waitFor();
+  if (!(await pageData(page)).agreed) await tickAgreement(page);
+  await tapButton(page, '微信一键登录');
+}
+
+/** Ticks the agreement line on the login page (a tap on 我已阅读并同意). */
+async function tickAgreement(page) {
+  await visiblePage(page).getByText('我已阅读并同意').tap();
+  await page.waitForFunction(() => window.__preview.pages().slice(-1)[0].data.agreed === true);
+}
+
+/** Waits until the page on top of the stack is `route` (e.g. 'pages/user/user'). */
+async function waitForRoute(page, route) {
+  await page.waitForFunction((r) => {
+    const top = window.__preview.pages().slice(-1)[0];
+    return top && top.route === r;
+  }, route);
+}
+
+/** The visible page's data (what its setData said last). */
+function pageData(page) {
+  return page.evaluate(() => window.__preview.pages().slice(-1)[0].data);
+}
+
+/** Waits until the visible page's data passes `predicate` (a function of data, run in the browser). */
+async function waitForData(page, predicate, arg) {
+  try {
+    await page.waitForFunction(
+      ([source, value]) => {
+        const top = window.__preview.pages().slice(-1)[0];
+        // eslint-disable-next-line no-new-func
+        return top && new Function('data', 'arg', `return (${source})(data, arg);`)(top.data, value);
+      },
+      [String(predicate), arg]
+    );
+  } catch (err) {
+    throw new Error(`the page's data never passed ${predicate}; it is ${JSON.stringify(await pageData(page).catch(() => '?'))}\n${page.problems.join('\n')}`);
+  }
+}
+
 /** Answers the open wx.showModal: 'confirm' or 'cancel'. Returns what the modal said. */
 async function answerModal(page, answer) {
   const modal = page.locator('#mp-modal:not([hidden])');
@@ -307,6 +392,7 @@ module.exports = {
   SESSION_KEYS,
   startDev,
   killServer,
+  restartServer,
   serverAnswers,
   checkToken,
   litemallCheck,
@@ -317,6 +403,11 @@ module.exports = {
   pageText,
   waitForText,
   tapButton,
+  login,
+  tickAgreement,
+  pageData,
+  waitForData,
+  waitForRoute,
   answerModal,
   toastCount,
   waitForToast,

@@ -15,6 +15,12 @@
  *                                        400 CODE_USED (code re-sent) / CODE_INVALID / BAD_REQUEST
  *   GET  /auth/check  Authorization: Bearer <t> → 200 {valid:true} | 401 SESSION_INVALID
  *   POST /auth/logout Authorization: Bearer <t> (or body {token}) → 200 {revoked:true} | 400 SESSION_INVALID
+ *   GET  /user/profile                → 200 {uid, nickname, avatarUrl, phone, createdAt, lastLoginAt}
+ *   PUT  /user/profile  {nickname}    → 200 profile | 400 INVALID_NICKNAME (empty, > 32 characters, control characters)
+ *   POST /user/avatar   multipart, file field `file` → 200 profile (avatarUrl <baseUrl>/media/avatars/<n>.png)
+ *                                        415 UNSUPPORTED_IMAGE (not PNG/JPEG by its first bytes) | 413 PAYLOAD_TOO_LARGE (> 1 MiB)
+ *   POST /user/phone    {code}        → 200 profile with phone masked as 138****0000 | 400 INVALID_CODE
+ *   (the /user routes want a valid Bearer token: 401 SESSION_INVALID otherwise, as /auth/check)
  *   anything else → 404 NOT_FOUND; another origin → a network failure (like an unlisted domain).
  * Errors have the shape {error:{code, message}}. Codes are single-use; one token per user (a new
  * login revokes the user's old token: single sign-on, as in the seeds).
@@ -26,6 +32,9 @@
  *   { kind: 'network', errMsg? }      no answer at all: wx.request fails with errMsg
  *   { kind: 'delay', ms }             answer normally, ms later
  *   common fields: times (default 1), route ('POST /auth/login'; default any request)
+ *
+ * Profiles live on the users (`server.users.get(openid).profile`) and outlast logins, as a user
+ * store in a database does; `server.uploads` keeps each accepted avatar's bytes.
  *
  * Observation: `server.counts` ({ total, byRoute: {'POST /auth/login': n}, byStatus: {200: n},
  * faults, network }), `server.log` (one entry per request), `server.tokens` / `server.users`
@@ -59,8 +68,10 @@ function createFakeServer(options = {}) {
     codes: new Map(),
     /** token → { openid, uid, expiresAt, revoked } */
     tokens: new Map(),
-    /** openid → { uid, token } (the user's current token, at most one) */
+    /** openid → { uid, token, profile } (the user's current token, at most one) */
     users: new Map(),
+    /** avatarUrl → Buffer of every avatar accepted by POST /user/avatar */
+    uploads: new Map(),
     counts: null,
     log: [],
     faults: [],
@@ -130,6 +141,7 @@ function createFakeServer(options = {}) {
     server.codes.clear();
     server.tokens.clear();
     server.users.clear();
+    server.uploads.clear();
     server.faults.length = 0;
     resetCounts();
   }
@@ -206,6 +218,11 @@ function createFakeServer(options = {}) {
     if (path === '/auth/login') return method === 'POST' ? login(request) : methodNotAllowed();
     if (path === '/auth/check') return method === 'GET' ? check(request) : methodNotAllowed();
     if (path === '/auth/logout') return method === 'POST' ? logout(request) : methodNotAllowed();
+    if (path === '/user/profile' && method === 'GET') return withUser(request, (user) => json(200, profileOf(user)));
+    if (path === '/user/profile' && method === 'PUT') return withUser(request, (user) => setNickname(user, request));
+    if (path === '/user/avatar' && method === 'POST') return withUser(request, (user) => setAvatar(user, request));
+    if (path === '/user/phone' && method === 'POST') return withUser(request, (user) => setPhone(user, request));
+    if (path.startsWith('/user/')) return methodNotAllowed();
     return json(404, { error: { code: 'NOT_FOUND', message: '接口不存在' } });
   }
 
@@ -222,9 +239,13 @@ function createFakeServer(options = {}) {
     let user = server.users.get(entry.openid);
     if (!user) {
       uidSeq += 1;
-      user = { uid: uidSeq, token: null };
+      const created = new Date(now()).toISOString();
+      // A new user has set nothing yet; the login answer falls back to userInfoFor's made-up
+      // nickname, as the reference server does for its development users.
+      user = { uid: uidSeq, token: null, profile: { nickname: null, avatarUrl: null, phone: null, createdAt: created, lastLoginAt: created } };
       server.users.set(entry.openid, user);
     }
+    user.profile.lastLoginAt = new Date(now()).toISOString();
     // Single sign-on: the user's previous token stops working.
     if (user.token) revokeToken(user.token);
     tokenSeq += 1;
@@ -239,7 +260,7 @@ function createFakeServer(options = {}) {
     return json(200, {
       token,
       uid: user.uid,
-      userInfo: server.userInfoFor(entry.openid, user.uid),
+      userInfo: loginUserInfo(entry.openid, user),
       expiresIn: server.expiresIn,
     });
   }
@@ -261,7 +282,101 @@ function createFakeServer(options = {}) {
     return json(200, { revoked: true });
   }
 
+  /** The login answer's userInfo: what the user has set, else userInfoFor's (as the reference server). */
+  function loginUserInfo(openid, user) {
+    const info = server.userInfoFor(openid, user.uid);
+    if (!info) return info;
+    return Object.assign({}, info, {
+      nickName: user.profile.nickname || info.nickName,
+      avatarUrl: user.profile.avatarUrl || info.avatarUrl,
+    });
+  }
+
+  // ---- /user: the profile of the token's user ------------------------------------------------
+
+  /** Runs fn(user) for the bearer of a valid token; 401 SESSION_INVALID otherwise. */
+  function withUser(request, fn) {
+    const token = bearer(request.header);
+    if (!token || !isTokenValid(token)) return json(401, sessionInvalid());
+    const user = server.users.get(server.tokens.get(token).openid);
+    return fn(user);
+  }
+
+  function profileOf(user) {
+    return Object.assign({ uid: user.uid }, user.profile);
+  }
+
+  function setNickname(user, request) {
+    const body = parseBody(request.body);
+    const nickname = body && typeof body.nickname === 'string' ? body.nickname.trim() : '';
+    // eslint-disable-next-line no-control-regex
+    if (!nickname || [...nickname].length > 32 || /[\u0000-\u001f\u007f]/.test(nickname)) {
+      return json(400, { error: { code: 'INVALID_NICKNAME', message: '昵称需为 1-32 个字符' } });
+    }
+    user.profile.nickname = nickname;
+    return json(200, profileOf(user));
+  }
+
+  function setAvatar(user, request) {
+    const file = multipartFile(request, 'file');
+    if (!file) return json(400, { error: { code: 'BAD_REQUEST', message: '缺少文件 file' } });
+    if (file.bytes.length > AVATAR_LIMIT_BYTES) return json(413, { error: { code: 'PAYLOAD_TOO_LARGE', message: '文件太大' } });
+    const type = imageType(file.bytes);
+    if (!type) return json(415, { error: { code: 'UNSUPPORTED_IMAGE', message: '不支持的图片格式' } });
+    const url = `${baseUrl}/media/avatars/${user.uid}-${server.uploads.size + 1}.${type}`;
+    server.uploads.set(url, file.bytes);
+    user.profile.avatarUrl = url;
+    return json(200, profileOf(user));
+  }
+
+  function setPhone(user, request) {
+    const body = parseBody(request.body);
+    if (!body || typeof body.code !== 'string' || !body.code) {
+      return json(400, { error: { code: 'INVALID_CODE', message: '缺少 code' } });
+    }
+    // Deterministic per code, as the reference server's development mode does.
+    let hash = 0;
+    for (const ch of body.code) hash = (hash * 31 + ch.codePointAt(0)) % 10000;
+    user.profile.phone = `138****${String(hash).padStart(4, '0')}`;
+    return json(200, profileOf(user));
+  }
+
   return server;
+}
+
+const AVATAR_LIMIT_BYTES = 1024 * 1024;
+
+/** 'png' | 'jpg' by the file's first bytes (its content, not its name), or null. */
+function imageType(bytes) {
+  if (bytes.length >= 8 && bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'png';
+  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return 'jpg';
+  return null;
+}
+
+/**
+ * The part named `name` of a multipart/form-data body (request.body is then a Buffer, as the
+ * fake wx.uploadFile sends it): { filename, bytes } or null.
+ */
+function multipartFile(request, name) {
+  const typeKey = Object.keys(request.header || {}).find((key) => key.toLowerCase() === 'content-type');
+  const match = typeKey && /boundary=([^;]+)/.exec(String(request.header[typeKey]));
+  if (!match || !Buffer.isBuffer(request.body)) return null;
+  const delimiter = Buffer.from(`--${match[1]}`);
+  const body = request.body;
+  let at = body.indexOf(delimiter);
+  while (at >= 0) {
+    const next = body.indexOf(delimiter, at + delimiter.length);
+    if (next < 0) break;
+    const part = body.subarray(at + delimiter.length + 2, next - 2); // past CRLF, before CRLF
+    const split = part.indexOf('\r\n\r\n');
+    if (split >= 0) {
+      const head = part.subarray(0, split).toString('utf8');
+      const disposition = /content-disposition:[^\r\n]*?; name="([^"]*)"(?:; filename="([^"]*)")?/i.exec(head);
+      if (disposition && disposition[1] === name) return { filename: disposition[2] || '', bytes: part.subarray(split + 4) };
+    }
+    at = next;
+  }
+  return null;
 }
 
 function sessionInvalid() {

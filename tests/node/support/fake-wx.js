@@ -10,7 +10,9 @@
  *   clearStorageSync/getStorageInfoSync, getStorage/setStorage/removeStorage/clearStorage/
  *   getStorageInfo, showLoading/hideLoading, showToast/hideToast, showModal, reLaunch/navigateTo/
  *   redirectTo/navigateBack/switchTab, onNetworkStatusChange/offNetworkStatusChange,
- *   getNetworkType, getSystemInfoSync, getAppBaseInfo, getAccountInfoSync, canIUse.
+ *   getNetworkType, getSystemInfoSync, getAppBaseInfo, getAccountInfoSync, canIUse,
+ *   uploadFile, setNavigationBarTitle, onNeedPrivacyAuthorization, getPrivacySetting,
+ *   openPrivacyContract.
  *
  * Calling conventions follow the base library (≥ 2.10.2): async APIs take success/fail/complete
  * and call them later (a macrotask, never synchronously); without any of the three they return a
@@ -25,7 +27,8 @@
  *   loading          { shown, title }  (the one toast/loading slot WeChat has; see prompt)
  *   prompt           null | { kind: 'loading' | 'toast', title };  toasts [{ title, icon }]
  *   hiddenToasts     how often hideLoading closed a toast (they share the slot by default)
- *   modals           [{ title, content, answer }];  modalAnswers (queue) / modalDefault 'confirm'
+ *   modals           [{ title, content, showCancel, confirmText, confirmColor, answer }];
+ *                    modalAnswers (queue) / modalDefault 'confirm'
  *   navigations      [{ api, url, delta }];  onNavigate(entry) hook (e.g. to reset a page stack)
  *   sessionKeyValid  what checkSession answers (default true)
  *   failLogin({ times, errMsg })      make the next wx.login calls fail
@@ -35,6 +38,14 @@
  *   latencyMs        delay of every callback (default 0: still asynchronous)
  *   callbackErrors   errors thrown by the caller's callbacks (WeChat logs and swallows them)
  *   missing          Set of wx.* names looked up but not implemented;  warnings [string]
+ *   files            Map temp path → Buffer: what chooseAvatar would hand out;
+ *                    addTempFile(bytes, ext) → 'wxfile://tmp_<n>.<ext>' (uploadFile reads these)
+ *   titles           every wx.setNavigationBarTitle title, in order
+ *   privacy          { agreed, listener, answers }: the privacy gate of base library 2.32.3+.
+ *                    needPrivacy(referrer) plays WeChat holding a privacy API: with consent it
+ *                    resolves 'agreed' at once; otherwise it calls the app's onNeedPrivacyAuthorization
+ *                    listener and resolves 'agree' / 'disagree' with the app's answer (recorded
+ *                    in privacy.answers), or 'no-listener'.
  *   idle()           a Promise that resolves once no fake callback is pending
  *   reset()          empty storage and logs, default controls (keeps the server)
  *
@@ -82,6 +93,9 @@ function createFakeWx(options = {}) {
     warnings: [],
     loginFailures: [],
     codesIssued: [],
+    files: new Map(),
+    titles: [],
+    privacy: { agreed: false, listener: null, answers: [] },
     get loading() {
       const shown = Boolean(fake.prompt && fake.prompt.kind === 'loading');
       return { shown, title: shown ? fake.prompt.title : null };
@@ -91,6 +105,8 @@ function createFakeWx(options = {}) {
     setNetwork,
     readStorage,
     writeStorage,
+    addTempFile,
+    needPrivacy,
     idle,
     reset,
     wx: null,
@@ -278,6 +294,92 @@ function createFakeWx(options = {}) {
     }
   }
 
+  // ---- files and uploadFile ----------------------------------------------------------------
+
+  let fileSeq = 0;
+
+  /** A temporary file as chooseAvatar hands out (its path is what the page gets). */
+  function addTempFile(bytes, ext = 'png') {
+    fileSeq += 1;
+    const filePath = `wxfile://tmp_${fileSeq}.${ext}`;
+    fake.files.set(filePath, Buffer.from(bytes));
+    return filePath;
+  }
+
+  /**
+   * wx.uploadFile: a multipart/form-data POST of one file (field `name`) plus formData's fields.
+   * As documented, `data` in the answer is the body as a string (never parsed), and there is no
+   * Promise style: it returns an UploadTask.
+   */
+  function uploadFile(options) {
+    record('uploadFile', options);
+    const opts = options || {};
+    let done = false;
+    const finish = (ok, result) => {
+      if (done) return;
+      done = true;
+      const payload = toRealm(result);
+      invoke(ok ? opts.success : opts.fail, payload, 'uploadFile');
+      invoke(opts.complete, payload, 'uploadFile');
+    };
+    const task = toRealm({});
+    task.abort = () => later(() => finish(false, { errMsg: 'uploadFile:fail abort' }), 0);
+    task.onProgressUpdate = () => {};
+    task.offProgressUpdate = () => {};
+    task.onHeadersReceived = () => {};
+    task.offHeadersReceived = () => {};
+    if (typeof opts.url !== 'string' || !/^https?:\/\//.test(opts.url)) {
+      later(() => finish(false, { errMsg: `uploadFile:fail invalid url "${opts.url}"` }));
+      return task;
+    }
+    const bytes = fake.files.get(opts.filePath);
+    if (!bytes) {
+      later(() => finish(false, { errMsg: `uploadFile:fail file not found: ${opts.filePath}` }));
+      return task;
+    }
+    if (!fake.network.isConnected || !server) {
+      later(() => finish(false, { errMsg: 'uploadFile:fail net::ERR_INTERNET_DISCONNECTED' }));
+      return task;
+    }
+    const boundary = `----WxFakeBoundary${fileSeq}${Date.now().toString(16)}`;
+    const parts = [];
+    Object.keys(opts.formData || {}).forEach((key) => {
+      parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${key}"\r\n\r\n${opts.formData[key]}\r\n`));
+    });
+    const filename = String(opts.filePath).split('/').pop();
+    parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${opts.name}"; filename="${filename}"\r\nContent-Type: application/octet-stream\r\n\r\n`));
+    parts.push(bytes, Buffer.from(`\r\n--${boundary}--\r\n`));
+    const header = Object.assign({}, opts.header || {}, { 'content-type': `multipart/form-data; boundary=${boundary}` });
+    const plan = server.handle({ method: 'POST', url: opts.url, header, body: Buffer.concat(parts) });
+    later(() => {
+      if (plan.kind === 'network') return finish(false, { errMsg: plan.errMsg.replace(/^request:/, 'uploadFile:') });
+      return finish(true, { statusCode: plan.statusCode, data: plan.body, header: plan.header, errMsg: 'uploadFile:ok' });
+    }, fake.latencyMs + (plan.delayMs || 0));
+    return task;
+  }
+
+  // ---- privacy ----------------------------------------------------------------------------------
+
+  /** WeChat holding a privacy API until the app's popup answers; see the file header. */
+  function needPrivacy(referrer) {
+    if (fake.privacy.agreed) return Promise.resolve('agreed');
+    const listener = fake.privacy.listener;
+    if (typeof listener !== 'function') return Promise.resolve('no-listener');
+    return new Promise((resolveOutcome) => {
+      const resolve = (result) => {
+        const answer = toRealm(result);
+        fake.privacy.answers.push(answer);
+        if (answer && answer.event === 'agree') {
+          fake.privacy.agreed = true;
+          resolveOutcome('agree');
+        } else if (answer && answer.event === 'disagree') {
+          resolveOutcome('disagree');
+        }
+      };
+      invoke(() => listener(resolve, toRealm({ referrer })), undefined, 'onNeedPrivacyAuthorization');
+    });
+  }
+
   // ---- storage ------------------------------------------------------------------------------
 
   function checkKey(api, key) {
@@ -411,7 +513,14 @@ function createFakeWx(options = {}) {
     }),
     showModal: asyncApi('showModal', (opts, settle) => {
       const answer = fake.modalAnswers.length ? fake.modalAnswers.shift() : fake.modalDefault;
-      fake.modals.push({ title: opts.title, content: opts.content, showCancel: opts.showCancel !== false, answer });
+      fake.modals.push({
+        title: opts.title,
+        content: opts.content,
+        showCancel: opts.showCancel !== false,
+        confirmText: opts.confirmText,
+        confirmColor: opts.confirmColor,
+        answer,
+      });
       const confirm = answer === 'confirm';
       settle(true, { confirm, cancel: !confirm, errMsg: 'showModal:ok' });
     }),
@@ -455,6 +564,9 @@ function createFakeWx(options = {}) {
     fake.warnings.length = 0;
     fake.loginFailures.length = 0;
     fake.codesIssued.length = 0;
+    fake.files.clear();
+    fake.titles.length = 0;
+    fake.privacy = { agreed: false, listener: null, answers: [] };
   }
 
   const api = Object.assign(
@@ -462,6 +574,21 @@ function createFakeWx(options = {}) {
       login,
       checkSession,
       request,
+      uploadFile,
+      setNavigationBarTitle: asyncApi('setNavigationBarTitle', (opts, settle) => {
+        fake.titles.push(String(opts.title));
+        settle(true, { errMsg: 'setNavigationBarTitle:ok' });
+      }),
+      onNeedPrivacyAuthorization(listener) {
+        record('onNeedPrivacyAuthorization');
+        fake.privacy.listener = listener;
+      },
+      getPrivacySetting: asyncApi('getPrivacySetting', (opts, settle) => {
+        settle(true, { needAuthorization: !fake.privacy.agreed, privacyContractName: '《wx-session 示例隐私保护指引》', errMsg: 'getPrivacySetting:ok' });
+      }),
+      openPrivacyContract: asyncApi('openPrivacyContract', (opts, settle) => {
+        settle(true, { errMsg: 'openPrivacyContract:ok' });
+      }),
       navigateTo: navigation('navigateTo'),
       redirectTo: navigation('redirectTo'),
       reLaunch: navigation('reLaunch'),

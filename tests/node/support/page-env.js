@@ -26,7 +26,11 @@
  * A page handle: { route, comp (j-component root), instance (the page `this`), data, text(),
  *   find(label) → the <button> wrapper whose text is label, tap(label, { force }) → dispatches
  *   WeChat's `tap` at it (refused, returning false, while the button is disabled unless force),
- *   show() → the page lifetime `show` (as when returning to it) }.
+ *   show() → the page lifetime `show` (as when returning to it), query(selector) → the first
+ *   element matching a CSS selector, attr(selector, name) → an attribute as the template wrote it
+ *   (camelCase: openType),
+ *   dispatch(selector, eventName, detail) → a WeChat event with
+ *   that e.detail at it }.
  *
  * What the simulator lacks, and how this file fills it: it has no Page/App/getApp (Page(def) is
  * mapped onto Component: functions become methods, data stays data); a page path can be load()ed
@@ -145,6 +149,19 @@ function createPageEnv(options = {}) {
       return true;
     };
     page.show = () => page.comp.triggerPageLifeTime('show');
+    // The first element matching a selector (classes as written in the WXML), as a component
+    // wrapper; dispatch() fires a WeChat event at it with e.detail = detail (tap, blur,
+    // chooseavatar, getphonenumber, agreeprivacyauthorization…).
+    page.query = (selector) => page.comp.querySelector(selector) || null;
+    page.attr = (selector, name) => {
+      const target = page.query(selector);
+      return target ? templateAttr(target._exparserNode, name) : undefined;
+    };
+    page.dispatch = (selector, eventName, detail = {}) => {
+      const target = page.query(selector);
+      if (!target) throw new Error(`nothing matches ${selector} on ${page.route}; the page reads: ${page.text()}`);
+      target.dispatchEvent(eventName, { detail });
+    };
     return page;
   }
 
@@ -182,10 +199,16 @@ function createPageEnv(options = {}) {
     };
   }
 
-  function isDisabled(exparserNode) {
+  /** An attribute as the template wrote it (the simulator renders built-ins bare, without them). */
+  function templateAttr(exparserNode, name) {
     const vt = exparserNode && exparserNode._vt;
-    const attr = vt && vt.attrs && vt.attrs.find((a) => a.name === 'disabled');
-    return Boolean(attr && attr.value && attr.value !== 'false');
+    const attr = vt && vt.attrs && vt.attrs.find((a) => a.name === name);
+    return attr ? attr.value : undefined;
+  }
+
+  function isDisabled(exparserNode) {
+    const value = templateAttr(exparserNode, 'disabled');
+    return Boolean(value && value !== 'false');
   }
 
   /** The DOM node of a <button> whose text is `label`, searched depth-first. */

@@ -1,18 +1,40 @@
-// UTF-8 encoder and decoder for the mini-program runtime, which has no TextEncoder/TextDecoder
-// on phones (DevTools has them, which hides the gap).
+// UTF-8 encoder and decoder for the mini-program runtime, which has no TextEncoder/TextDecoder on
+// phones (DevTools has them, which hides the gap).
 //
-// tools/mp-glue.js copies the part between the INLINE markers into
-// miniprogram/session/session_wasm.js and points wasm-bindgen's glue at these classes instead of
-// the globals. They are written from the WHATWG Encoding Standard's UTF-8 algorithms so the glue
-// sees exactly what a browser would give it:
+// tools/mp-bundle.js hands this file to esbuild's `inject` option: every free reference to the
+// globals `TextDecoder` / `TextEncoder` in wasm-bindgen's glue becomes a reference to the classes
+// exported below under those names, and nothing else in the bundle can reach the real globals.
+// Written from the WHATWG Encoding Standard's UTF-8 algorithms, so the glue sees what a browser
+// would give it:
 //   - the decoder replaces each maximal invalid subsequence with one U+FFFD, or throws a TypeError
 //     when constructed with `fatal: true` (the glue relies on that to report bad strings);
-//   - the encoder turns lone surrogates into U+FFFD and `encodeInto` never writes a partial
+//   - the encoder turns lone surrogates into U+FFFD, and `encodeInto` never writes a partial
 //     character, reporting `read` in UTF-16 code units and `written` in bytes.
-// Names start with `Mp` so they neither shadow nor read any global of the same job.
-'use strict';
+//
+// Lean at run time: the glue decodes every string that crosses from Rust, dozens of times per
+// login round, and on iOS that code runs in JavaScriptCore's interpreter. So no call allocates a
+// scratch buffer: pure ASCII (the common case) is turned into a string straight from the input
+// bytes, and anything else is decoded into one code-unit buffer that each decoder keeps and grows
+// (inputs above SHARED_LIMIT bytes get a buffer sized to them, dropped after the call, so one
+// large string does not pin memory for the rest of the session).
 
-// >>> INLINE mp-utf8
+/** Largest input, in bytes, decoded through the decoder's kept buffer. */
+const SHARED_LIMIT = 16384;
+
+/** Code units handed to one String.fromCharCode.apply call (engines cap argument counts). */
+const APPLY_CHUNK = 8192;
+
+/** `units[from..to)` as a string, in chunks small enough for Function.prototype.apply. */
+function unitsToString(units, from, to) {
+  if (from === 0 && to === units.length && to <= APPLY_CHUNK) return String.fromCharCode.apply(null, units); // no view needed
+  if (to - from <= APPLY_CHUNK) return String.fromCharCode.apply(null, units.subarray(from, to));
+  let out = '';
+  for (let at = from; at < to; at += APPLY_CHUNK) {
+    out += String.fromCharCode.apply(null, units.subarray(at, Math.min(to, at + APPLY_CHUNK)));
+  }
+  return out;
+}
+
 /** Decodes UTF-8 bytes to a string; the subset of TextDecoder that wasm-bindgen's glue uses. */
 class MpUtf8Decoder {
   constructor(label, options) {
@@ -24,6 +46,8 @@ class MpUtf8Decoder {
     this.encoding = 'utf-8';
     this.fatal = Boolean(opts.fatal);
     this.ignoreBOM = Boolean(opts.ignoreBOM);
+    /** The kept code-unit buffer (Uint16Array), grown on demand up to SHARED_LIMIT units. */
+    this.units = null;
   }
 
   decode(input, options) {
@@ -33,48 +57,51 @@ class MpUtf8Decoder {
     }
     if (input === undefined || input === null) return '';
     let bytes;
-    if (ArrayBuffer.isView(input)) {
+    if (input instanceof Uint8Array) {
+      bytes = input;
+    } else if (ArrayBuffer.isView(input)) {
       bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
     } else if (Object.prototype.toString.call(input) === '[object ArrayBuffer]') {
       bytes = new Uint8Array(input);
     } else {
       throw new TypeError('MpUtf8Decoder.decode expects an ArrayBuffer or a view of one');
     }
-    const fatal = this.fatal;
     const length = bytes.length;
-    // Code units collect in a fixed buffer and are turned into a string a chunk at a time:
-    // fromCharCode.apply on a whole large input would overflow the argument stack.
-    const chunk = new Uint16Array(4096);
-    let used = 0;
-    let out = '';
-    function push(unit) {
-      if (used === chunk.length) {
-        out += String.fromCharCode.apply(null, chunk);
-        used = 0;
-      }
-      chunk[used++] = unit;
-    }
-    function invalid() {
-      if (fatal) throw new TypeError('The encoded data was not valid for encoding utf-8');
-      push(0xfffd);
-    }
+    let start = 0;
+    if (!this.ignoreBOM && length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) start = 3;
 
-    let i = 0;
-    if (!this.ignoreBOM && length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) i = 3;
+    // ASCII bytes are their own UTF-16 code units: no buffer at all.
+    let ascii = start;
+    while (ascii < length && bytes[ascii] < 0x80) ascii++;
+    if (ascii === length) return start === length ? '' : unitsToString(bytes, start, length);
+
+    // Every UTF-8 sequence (or invalid byte) yields at most one code unit per byte.
+    let units = this.units;
+    if (length > SHARED_LIMIT) {
+      units = new Uint16Array(length);
+    } else if (units === null || units.length < length) {
+      units = new Uint16Array(Math.min(SHARED_LIMIT, Math.max(length, units === null ? 256 : units.length * 2)));
+      this.units = units;
+    }
+    let used = 0;
+    for (let k = start; k < ascii; k++) units[used++] = bytes[k];
+
     // State of the WHATWG UTF-8 decoder: bytes still needed, seen so far, the code point being
     // built, and the allowed range of the next continuation byte (narrowed after E0, ED, F0, F4
     // so overlong forms, surrogates and values above U+10FFFF are rejected at the earliest byte).
+    const fatal = this.fatal;
     let needed = 0;
     let seen = 0;
     let codePoint = 0;
     let lower = 0x80;
     let upper = 0xbf;
+    let i = ascii;
     while (i < length) {
       const byte = bytes[i];
       if (needed === 0) {
         i++;
         if (byte <= 0x7f) {
-          push(byte);
+          units[used++] = byte;
         } else if (byte >= 0xc2 && byte <= 0xdf) {
           needed = 1;
           codePoint = byte & 0x1f;
@@ -89,7 +116,8 @@ class MpUtf8Decoder {
           needed = 3;
           codePoint = byte & 0x07;
         } else {
-          invalid();
+          if (fatal) throw invalidData();
+          units[used++] = 0xfffd;
         }
         continue;
       }
@@ -100,7 +128,8 @@ class MpUtf8Decoder {
         codePoint = 0;
         lower = 0x80;
         upper = 0xbf;
-        invalid();
+        if (fatal) throw invalidData();
+        units[used++] = 0xfffd;
         continue;
       }
       i++;
@@ -111,19 +140,27 @@ class MpUtf8Decoder {
       if (seen === needed) {
         if (codePoint > 0xffff) {
           const offset = codePoint - 0x10000;
-          push(0xd800 + (offset >> 10));
-          push(0xdc00 + (offset & 0x3ff));
+          units[used++] = 0xd800 + (offset >> 10);
+          units[used++] = 0xdc00 + (offset & 0x3ff);
         } else {
-          push(codePoint);
+          units[used++] = codePoint;
         }
         needed = 0;
         seen = 0;
         codePoint = 0;
       }
     }
-    if (needed !== 0) invalid(); // input ended inside a sequence
-    return out + String.fromCharCode.apply(null, chunk.subarray(0, used));
+    if (needed !== 0) {
+      // The input ended inside a sequence.
+      if (fatal) throw invalidData();
+      units[used++] = 0xfffd;
+    }
+    return unitsToString(units, 0, used);
   }
+}
+
+function invalidData() {
+  return new TypeError('The encoded data was not valid for encoding utf-8');
 }
 
 /** Encodes a string as UTF-8; the subset of TextEncoder that wasm-bindgen's glue uses. */
@@ -134,7 +171,7 @@ class MpUtf8Encoder {
 
   encode(input) {
     const text = input === undefined ? '' : String(input);
-    const bytes = new Uint8Array(mpUtf8Length(text));
+    const bytes = new Uint8Array(utf8Length(text));
     this.encodeInto(text, bytes);
     return bytes;
   }
@@ -147,6 +184,12 @@ class MpUtf8Encoder {
     let written = 0;
     while (read < length) {
       let codePoint = text.charCodeAt(read);
+      if (codePoint < 0x80) {
+        if (written === room) break;
+        dest[written++] = codePoint;
+        read++;
+        continue;
+      }
       let units = 1;
       if (codePoint >= 0xd800 && codePoint <= 0xdfff) {
         const next = read + 1 < length ? text.charCodeAt(read + 1) : 0;
@@ -157,11 +200,9 @@ class MpUtf8Encoder {
           codePoint = 0xfffd; // a lone surrogate has no UTF-8 form
         }
       }
-      const size = codePoint < 0x80 ? 1 : codePoint < 0x800 ? 2 : codePoint < 0x10000 ? 3 : 4;
+      const size = codePoint < 0x800 ? 2 : codePoint < 0x10000 ? 3 : 4;
       if (written + size > room) break; // never write half a character
-      if (size === 1) {
-        dest[written] = codePoint;
-      } else if (size === 2) {
+      if (size === 2) {
         dest[written] = 0xc0 | (codePoint >> 6);
         dest[written + 1] = 0x80 | (codePoint & 0x3f);
       } else if (size === 3) {
@@ -182,7 +223,7 @@ class MpUtf8Encoder {
 }
 
 /** Bytes needed to encode `text` as UTF-8 (lone surrogates count as U+FFFD, 3 bytes). */
-function mpUtf8Length(text) {
+function utf8Length(text) {
   let bytes = 0;
   for (let i = 0; i < text.length; i++) {
     const unit = text.charCodeAt(i);
@@ -204,6 +245,6 @@ function mpUtf8Length(text) {
   }
   return bytes;
 }
-// <<< INLINE mp-utf8
 
-module.exports = { MpUtf8Decoder, MpUtf8Encoder, mpUtf8Length };
+// The names esbuild's `inject` matches against the glue's free identifiers.
+export { MpUtf8Decoder as TextDecoder, MpUtf8Encoder as TextEncoder, utf8Length, SHARED_LIMIT };

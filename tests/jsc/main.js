@@ -3,11 +3,15 @@
 // runs, and the wasm module runs in JSC's interpreter.
 //
 //   jsc --useJIT=false tests/jsc/main.js -- test  REPO UNBR_DIR [FILTER]
+//   jsc --useJIT=false tests/jsc/main.js -- run   REPO UNBR_DIR ROOT TESTS_FILE [FILTER]
 //   jsc --useJIT=false tests/jsc/main.js -- bench REPO UNBR_DIR lib|base ROUNDS
 //
-// scripts/test-jsc.sh runs the first (the `jsc` suite), bench/engines.js the second. UNBR_DIR holds
-// brotli-decompressed copies of the package's `.wasm.br` files (same relative paths, without
-// `.br`): the device's WXWebAssembly decompresses them itself, the shell cannot.
+// scripts/test-jsc.sh runs the first (the `jsc` suite: tests/jsc/sandbox.test.js over the repo's
+// miniprogram/), bench/engines.js the last. `run` takes another code package ROOT and tests file:
+// the `npm` suite (tests/npm/jsc.test.js) gives it a scratch mini-program made by 构建 npm and
+// tests/jsc/npm.test.js. UNBR_DIR holds brotli-decompressed copies of the code package's
+// `.wasm.br` files (same paths inside the package, without `.br`): the device's WXWebAssembly
+// decompresses them itself, the shell cannot.
 //
 // The shell has print, readFile, setTimeout, preciseTime, quit and arguments, and no console,
 // clearTimeout, setInterval, queueMicrotask or require. This file provides what the mini-program
@@ -42,11 +46,13 @@
   const mode = args[0];
   const REPO = args[1];
   const UNBR = args[2];
-  if ((mode !== 'test' && mode !== 'bench') || !REPO || !UNBR) {
-    print('usage: jsc --useJIT=false tests/jsc/main.js -- test REPO UNBR_DIR [FILTER] | bench REPO UNBR_DIR lib|base ROUNDS');
+  const usage = 'usage: jsc --useJIT=false tests/jsc/main.js -- test REPO UNBR_DIR [FILTER] | run REPO UNBR_DIR ROOT TESTS_FILE [FILTER] | bench REPO UNBR_DIR lib|base ROUNDS';
+  if ((mode !== 'test' && mode !== 'run' && mode !== 'bench') || !REPO || !UNBR || (mode === 'run' && (!args[3] || !args[4]))) {
+    print(usage);
     quit(2);
   }
-  const PACKAGE = REPO + '/miniprogram';
+  // The code package the tests run (host.PACKAGE): the repo's miniprogram/, or run's ROOT.
+  const PACKAGE = mode === 'run' ? args[3] : REPO + '/miniprogram';
   const BASELINE = REPO + '/bench/baseline';
 
   // ---- console and timers, as the runtime has them -------------------------------------------------
@@ -166,6 +172,7 @@
 
   const { createFakeWx } = hostRequire(REPO + '/tests/node/support/fake-wx.js');
   const { createFakeServer, DEFAULT_NICKNAME } = hostRequire(REPO + '/tests/node/support/fake-server.js');
+  const { isBare, npmCandidates } = hostRequire(REPO + '/tests/node/support/mp-npm.js');
 
   // ---- the runtime for one test: fakes, WXWebAssembly, CommonJS over the package -------------------------
   function fileExists(file) {
@@ -252,33 +259,46 @@
     global.getCurrentPages = () => pages.slice();
     global.getApp = () => app;
 
+    // CommonJS as the runtime does it: '/x' from the package root, './x' and '../x' from the
+    // requiring module's folder, '.js' optional; a bare name ('wx-session') through the
+    // miniprogram_npm/ folders that 构建 npm fills, nearest first (tests/node/support/mp-npm.js,
+    // shared with the Node sandbox). Modules are cached by package path, so the npm module that
+    // app.js and a page require is one instance.
     const modules = new Map();
-    function requireFrom(fromDir, request) {
-      let base = request.startsWith('/') ? '' : request.startsWith('.') ? fromDir : '';
-      if (!request.startsWith('/') && !request.startsWith('.') && fromDir !== null) {
-        throw new Error('module "' + request + '" is not defined, require args is \'' + request + '\'');
+    const isFile = (relative) => fileExists(root + '/' + relative);
+    /** The package path `request` from `fromFile` (package-relative; null: the test) names. */
+    function resolve(fromFile, request) {
+      const fromModule = fromFile !== null;
+      let base = '';
+      if (request.startsWith('.')) base = fromModule && fromFile.includes('/') ? fromFile.replace(/\/[^/]*$/, '') : '';
+      else if (!request.startsWith('/') && fromModule) base = null; // bare: only miniprogram_npm/
+      let relative = null;
+      if (base !== null) {
+        const parts = [];
+        for (const part of (base + '/' + request).split('/')) {
+          if (part === '' || part === '.') continue;
+          if (part === '..') parts.pop();
+          else parts.push(part);
+        }
+        relative = parts.join('/');
+        if (!relative.endsWith('.js')) relative += '.js';
+        if (isFile(relative)) return relative;
       }
-      const parts = [];
-      for (const part of (base + '/' + request).split('/')) {
-        if (part === '' || part === '.') continue;
-        if (part === '..') parts.pop();
-        else parts.push(part);
+      if (isBare(request)) {
+        const found = npmCandidates(fromFile || '', request).find(isFile);
+        if (found) return found;
       }
-      let relative = parts.join('/');
-      if (!relative.endsWith('.js')) relative += '.js';
+      throw new Error('module "' + (relative || request) + '" is not defined, require args is \'' + request + '\'');
+    }
+    function requireFrom(fromFile, request) {
+      const relative = resolve(fromFile, String(request));
       if (modules.has(relative)) return modules.get(relative).exports;
-      let source;
-      try {
-        source = readFile(root + '/' + relative);
-      } catch (err) {
-        throw new Error('module "' + relative + '" is not defined, require args is \'' + request + '\'');
-      }
+      const source = readFile(root + '/' + relative);
       const module = { exports: {} };
       modules.set(relative, module);
-      const dir = relative.includes('/') ? relative.replace(/\/[^/]*$/, '') : '';
       const fn = new Function('require', 'module', 'exports', source + '\n//# sourceURL=' + relative);
       try {
-        fn.call(module.exports, (next) => requireFrom(dir, next), module, module.exports);
+        fn.call(module.exports, (next) => requireFrom(relative, next), module, module.exports);
       } catch (err) {
         modules.delete(relative);
         throw err;
@@ -318,9 +338,9 @@
     quit(code);
   }
 
-  if (mode === 'test') {
-    const suite = hostRequire(REPO + '/tests/jsc/sandbox.test.js');
-    const filter = args[3] || '';
+  if (mode === 'test' || mode === 'run') {
+    const suite = hostRequire(mode === 'run' ? args[4] : REPO + '/tests/jsc/sandbox.test.js');
+    const filter = (mode === 'run' ? args[5] : args[3]) || '';
     runTests(suite.tests(host), filter).then(
       (failed) => finish(failed ? 1 : 0),
       (err) => {

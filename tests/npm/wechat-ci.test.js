@@ -11,39 +11,17 @@
 'use strict';
 
 const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
-const { execFileSync } = require('node:child_process');
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { createSandbox, DEFAULT_BASE_URL } = require('../node/support');
 const pack = require('../../tools/npm-pack.js');
+const { wechatCi, tempDir, scratchProgram } = require('./support/scratch.js');
 
 const REPO = path.resolve(__dirname, '..', '..');
 const DEMO = path.join(REPO, 'miniprogram');
 const NPM_WASM = '/miniprogram_npm/wx-session/session_bg.wasm.br';
 const quiet = { warn() {}, log() {}, error() {}, info() {} };
-
-/** Runs tools/wechat-ci.js; returns its last stdout line as JSON (its result). */
-function wechatCi(...args) {
-  const stdout = execFileSync(process.execPath, [path.join(REPO, 'tools/wechat-ci.js'), ...args], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-    timeout: 120000,
-  });
-  return JSON.parse(stdout.trim().split('\n').pop());
-}
-
-function tempDir(t, prefix) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-function write(root, file, content) {
-  fs.mkdirSync(path.dirname(path.join(root, file)), { recursive: true });
-  fs.writeFileSync(path.join(root, file), content);
-}
 
 async function until(predicate, what, ms = 3000) {
   const deadline = Date.now() + ms;
@@ -56,28 +34,20 @@ async function until(predicate, what, ms = 3000) {
 const plain = (value) => JSON.parse(JSON.stringify(value));
 
 test('npm i <tarball> + packNpmManually: a scratch mini-program logs in, checks and logs out with no wasmPath', async (t) => {
-  const work = tempDir(t, 'wx-session-scratch-');
-  const stdout = execFileSync('bash', [path.join(REPO, 'scripts/pack.sh'), '--no-demo', '--out', path.join(work, 'pkg')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  const tarball = stdout.trim().split('\n').pop();
-
   // A developer's new mini-program: no wx-session anywhere until npm i.
-  const app = path.join(work, 'app');
-  write(app, 'package.json', JSON.stringify({ name: 'scratch', private: true }));
-  write(app, 'project.config.json', JSON.stringify({ appid: 'touristappid', compileType: 'miniprogram', setting: {} }));
-  write(app, 'app.json', JSON.stringify({ pages: ['pages/index/index'] }));
-  write(app, 'app.js', [
-    "const session = require('wx-session');",
-    'App({',
-    '  onLaunch() {',
-    `    this.ready = session.init({ baseUrl: ${JSON.stringify(DEFAULT_BASE_URL)} });`,
-    '  },',
-    '});',
-    '',
-  ].join('\n'));
-  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', tarball], { cwd: app, stdio: 'ignore' });
+  const { app, packed: result } = scratchProgram(t, {
+    'app.json': JSON.stringify({ pages: ['pages/index/index'] }),
+    'app.js': [
+      "const session = require('wx-session');",
+      'App({',
+      '  onLaunch() {',
+      `    this.ready = session.init({ baseUrl: ${JSON.stringify(DEFAULT_BASE_URL)} });`,
+      '  },',
+      '});',
+      '',
+    ].join('\n'),
+  });
   assert.equal(JSON.parse(fs.readFileSync(path.join(app, 'package.json'), 'utf8')).dependencies['wx-session'].startsWith('file:'), true);
-
-  const result = wechatCi('pack-npm', app);
   assert.equal(result.miniprogramNpm, path.join(app, 'miniprogram_npm'));
   // 构建 npm copied the dist folder byte for byte, .wasm.br included, and no package.json.
   assert.deepEqual(fs.readdirSync(path.join(app, 'miniprogram_npm/wx-session')).sort(), [...pack.SHIPPED].sort());

@@ -17,7 +17,8 @@
 //! - `decode_logout` says `Revoked` only for 2xx; `AlreadyInvalid` only for the protocol's logout
 //!   "already invalid" statuses, a 2xx, an answer that says the session is invalid, or "not
 //!   registered";
-//! - `says_session_invalid` holds only for the protocol's invalid statuses or its invalid field, and
+//! - `says_session_invalid` holds only for the protocol's invalid statuses, its invalid field or its
+//!   invalid message (egg: 登陆状态已失效 with a 400, in text or a JSON message), and
 //!   then login is refused (`SERVER_REJECTED`), check says `Invalid` and logout `AlreadyInvalid`;
 //! - errors on a 5xx answer are `SERVER_ERROR` unless the body said "invalid" / "not registered";
 //!   every error has a code, a status equal to the answer's and a message.
@@ -29,7 +30,7 @@ use wx_session::error::SessionError;
 use wx_session::json::Json;
 use wx_session::platform::{HttpResponse, Payload};
 use wx_session::protocol::presets::{preset, NAMES};
-use wx_session::protocol::{is_success, ProtocolSpec, Revocation, TokenStatus};
+use wx_session::protocol::{is_success, server_message, ProtocolSpec, Revocation, TokenStatus};
 use wx_session::store::Token;
 
 fuzz_target!(|data: &[u8]| {
@@ -53,6 +54,17 @@ fn check_preset(name: &str, spec: &ProtocolSpec, response: &HttpResponse) {
     let body = response.payload.json();
     let not_registered = spec.not_registered.as_ref().and_then(|m| m.test(body)) == Some(true);
     let invalid_field = spec.invalid_field.as_ref().and_then(|m| m.test(body)) == Some(true);
+    // The egg preset's rule: its words, in a text body or a JSON message, with one of its statuses.
+    let invalid_message = spec.invalid_message.as_ref().is_some_and(|(statuses, words)| {
+        statuses.contains(&response.status)
+            && match &response.payload {
+                Payload::Text(text) => text.contains(words.as_str()),
+                Payload::Json(Json::String(text)) => text.contains(words.as_str()),
+                Payload::Json(_) => server_message(&response.payload)
+                    .and_then(|said| said.message)
+                    .is_some_and(|said| said.contains(words.as_str())),
+            }
+    });
 
     let invalid = spec.says_session_invalid(response);
     let login = spec.decode_login(response);
@@ -61,7 +73,10 @@ fn check_preset(name: &str, spec: &ProtocolSpec, response: &HttpResponse) {
     let ctx = format!("{name}: status {} body {:?}", response.status, response.payload);
 
     if invalid {
-        assert!(spec.invalid_statuses.contains(&response.status) || invalid_field, "{ctx}: invalid without cause");
+        assert!(
+            spec.invalid_statuses.contains(&response.status) || invalid_field || invalid_message,
+            "{ctx}: invalid without cause"
+        );
         assert!(matches!(login, Err(SessionError::ServerRejected(_))), "{ctx}: invalid but login {login:?}");
         assert_eq!(check, Ok(TokenStatus::Invalid), "{ctx}: invalid but check");
         assert_eq!(logout, Ok(Revocation::AlreadyInvalid), "{ctx}: invalid but logout");

@@ -13,8 +13,9 @@
 //! - no token → `Ok(None)`; a decoded session's token passes `Token::parse` and is the stored text,
 //!   its uid is a string or number, its user info an object;
 //! - a decoded session written back the way `store::save` writes it decodes to the same session;
-//! - every token of a decoded queue passes `Token::parse`, and the queue written back the way
-//!   `revocations` writes it decodes to the same tokens; a missing queue is empty.
+//! - every token of a decoded queue passes `Token::parse`, its tries stay within the bound, and the
+//!   queue written back the way `revocations` writes it decodes to the same entries; a missing
+//!   queue is empty.
 
 #![no_main]
 
@@ -54,16 +55,16 @@ fuzz_target!(|data: &[u8]| {
     }
 
     match revocations::decode(&queue) {
-        Some(tokens) => {
+        Some(entries) => {
             if queue == StoredValue::Missing {
-                assert!(tokens.is_empty());
+                assert!(entries.is_empty());
             }
-            for t in &tokens {
-                assert!(Token::parse(t.as_str()).is_some(), "queued token does not parse again");
+            for entry in &entries {
+                assert!(Token::parse(entry.token.as_str()).is_some(), "queued token does not parse again");
+                assert!(entry.tries <= revocations::MAX_TRIES, "tries beyond the bound: {}", entry.tries);
             }
-            let list = Json::Array(tokens.iter().map(|t| Json::String(t.as_str().to_owned())).collect());
-            let written = if tokens.is_empty() { StoredValue::Missing } else { StoredValue::Json(list) };
-            assert_eq!(revocations::decode(&written), Some(tokens), "queue does not survive write + decode");
+            let written = if entries.is_empty() { StoredValue::Missing } else { StoredValue::Json(revocations::encode(&entries)) };
+            assert_eq!(revocations::decode(&written), Some(entries), "queue does not survive write + decode");
         }
         None => assert!(matches!(queue, StoredValue::Text(_) | StoredValue::Json(_) | StoredValue::Unreadable)),
     }

@@ -28,7 +28,7 @@ use serde_json::json;
 
 use crate::config::{AppSecret, WeChatConfig};
 use crate::login::ExchangeError;
-use crate::wechat::{read_capped, CappedReadError, MAX_BODY_BYTES};
+use crate::wechat::{read_capped, scrub, transport_error, CappedReadError, MAX_BODY_BYTES};
 
 /// Refresh this long before WeChat's expiry.
 const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
@@ -350,33 +350,9 @@ pub fn is_token_errcode(errcode: i64) -> bool {
     matches!(errcode, 40001 | 42001 | 40014)
 }
 
-/// Removes the secret from text WeChat sent back and bounds its length.
-pub(crate) fn scrub(text: String, secret: &AppSecret) -> String {
-    let secret = secret.expose();
-    let text = if secret.is_empty() {
-        text
-    } else {
-        text.replace(secret, "<redacted>")
-    };
-    text.chars().take(200).collect()
-}
-
-/// A transport error (already stripped of its URL) as `Unavailable`, with its causes.
+/// A transport error (already stripped of its URL) as `Unavailable`, naming the call.
 pub(crate) fn unavailable(call: &str, error: reqwest::Error) -> ExchangeError {
-    let kind = if error.is_timeout() {
-        "timed out"
-    } else if error.is_connect() {
-        "could not connect"
-    } else {
-        "request failed"
-    };
-    let mut text = format!("{call}: {kind}: {error}");
-    let mut source = std::error::Error::source(&error);
-    while let Some(cause) = source {
-        text.push_str(&format!(": {cause}"));
-        source = cause.source();
-    }
-    ExchangeError::Unavailable(text)
+    ExchangeError::Unavailable(format!("{call}: {}", transport_error(&error)))
 }
 
 fn now_ms() -> u64 {

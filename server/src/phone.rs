@@ -20,9 +20,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::access_token::{
-    is_token_errcode, scrub, unavailable, AccessToken, AccessTokens, SharedCache,
-};
+use crate::access_token::{is_token_errcode, unavailable, AccessToken, AccessTokens, SharedCache};
 use crate::accounts::AccountError;
 use crate::config::{AppSecret, WeChatConfig};
 use crate::error::ApiError;
@@ -31,6 +29,7 @@ use crate::login::ExchangeError;
 use crate::profile::{profile_json, MediaBase};
 use crate::routes::{active_session, AppState};
 use crate::store::SessionStore;
+use crate::wechat::scrub;
 use crate::wechat::{read_capped, CappedReadError, MAX_BODY_BYTES};
 
 /// Longest phone code accepted; WeChat's are 64 characters or so.

@@ -166,7 +166,7 @@ impl WeChatClient {
 
         match reply.errcode {
             Some(errcode) if errcode != 0 => {
-                let errmsg = self.scrub(reply.errmsg.unwrap_or_default());
+                let errmsg = scrub(reply.errmsg.unwrap_or_default(), &self.secret);
                 Err(ExchangeError::from_errcode(errcode, errmsg))
             }
             _ => match (reply.openid, reply.session_key) {
@@ -186,17 +186,18 @@ impl WeChatClient {
             },
         }
     }
+}
 
-    /// Removes the secret from text WeChat sent back and bounds its length.
-    fn scrub(&self, text: String) -> String {
-        let secret = self.secret.expose();
-        let text = if secret.is_empty() {
-            text
-        } else {
-            text.replace(secret, "<redacted>")
-        };
-        text.chars().take(MAX_ERRMSG_CHARS).collect()
-    }
+/// Removes the secret from text WeChat sent back and bounds its length (code2Session here, the
+/// access token and phone-number calls in `access_token`/`phone`).
+pub(crate) fn scrub(text: String, secret: &AppSecret) -> String {
+    let secret = secret.expose();
+    let text = if secret.is_empty() {
+        text
+    } else {
+        text.replace(secret, "<redacted>")
+    };
+    text.chars().take(MAX_ERRMSG_CHARS).collect()
 }
 
 /// The HTTP client every call to WeChat's API uses (code2Session here, the access token and
@@ -256,6 +257,11 @@ fn too_large() -> ExchangeError {
 
 /// Wraps a transport error (already stripped of its URL) for the log.
 fn unavailable(error: reqwest::Error) -> ExchangeError {
+    ExchangeError::Unavailable(transport_error(&error))
+}
+
+/// What went wrong on the way to WeChat, with its causes (no URL: callers strip it first).
+pub(crate) fn transport_error(error: &reqwest::Error) -> String {
     let kind = if error.is_timeout() {
         "timed out"
     } else if error.is_connect() {
@@ -266,12 +272,12 @@ fn unavailable(error: reqwest::Error) -> ExchangeError {
     // The causes (e.g. "tcp connect error: Connection refused") say what to fix; like the error
     // itself they no longer carry the URL.
     let mut text = format!("{kind}: {error}");
-    let mut source = std::error::Error::source(&error);
+    let mut source = std::error::Error::source(error);
     while let Some(cause) = source {
         text.push_str(&format!(": {cause}"));
         source = cause.source();
     }
-    ExchangeError::Unavailable(text)
+    text
 }
 
 #[cfg(test)]

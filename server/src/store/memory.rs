@@ -1,16 +1,17 @@
-//! The in-memory session store: three maps behind one mutex.
+//! The in-memory session store: two maps behind one mutex.
 //!
 //! One `std::sync::Mutex` (not an async one: it is never held across an `.await`) makes every
 //! operation, and in particular the single sign-on swap, atomic. Expired sessions are removed when
 //! they are next touched — by a check, a logout, or the user's next login — so the maps hold at
 //! most one session per user who ever logged in; that is fine for development and single-instance
-//! use, which is what this store is for. Everything is lost on restart, uids included.
+//! use, which is what this store is for. Everything is lost on restart (users and their uids live
+//! in the user database, not here).
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::{new_uid, ActiveSession, NewSession, SessionStore, StoreError};
+use super::{ActiveSession, NewSession, SessionStore, StoreError};
 use crate::login::SessionKey;
 use crate::token::Token;
 
@@ -26,8 +27,6 @@ struct State {
     sessions: HashMap<Token, Session>,
     /// Openid → its one current token, so a new login can find and end the old session.
     current: HashMap<String, Token>,
-    /// Openid → uid, never expires.
-    uids: HashMap<String, String>,
 }
 
 #[derive(Debug)]
@@ -63,16 +62,6 @@ impl State {
 }
 
 impl SessionStore for MemoryStore {
-    async fn uid_for(&self, openid: &str) -> Result<String, StoreError> {
-        let mut state = self.lock();
-        if let Some(uid) = state.uids.get(openid) {
-            return Ok(uid.clone());
-        }
-        let uid = new_uid()?;
-        state.uids.insert(openid.to_owned(), uid.clone());
-        Ok(uid)
-    }
-
     async fn start(
         &self,
         token: &Token,
@@ -159,13 +148,5 @@ mod tests {
             Some("uid-o1")
         );
         assert!(store.lock().current.is_empty() && store.lock().sessions.is_empty());
-    }
-
-    #[tokio::test]
-    async fn uids_are_stable_and_distinct() {
-        let store = MemoryStore::new();
-        let a = store.uid_for("a").await.unwrap();
-        assert_eq!(store.uid_for("a").await.unwrap(), a);
-        assert_ne!(store.uid_for("b").await.unwrap(), a);
     }
 }

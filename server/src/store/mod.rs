@@ -26,7 +26,7 @@ use crate::token::{RandomnessError, Token};
 pub struct NewSession {
     /// The WeChat user; at most one session per openid exists.
     pub openid: String,
-    /// The user's uid from [`SessionStore::uid_for`], returned again by checks.
+    /// The user's uid (from the user database), returned again by checks.
     pub uid: String,
     /// What to keep of WeChat's `session_key`: `None` (the default policy) keeps nothing;
     /// otherwise the value sealed by `sealing.rs`. Never sent to a client.
@@ -63,11 +63,6 @@ pub enum StoreError {
 ///
 /// Methods return `impl Future + Send` so the router can be generic over the store without boxing.
 pub trait SessionStore: Send + Sync + 'static {
-    /// The stable uid of `openid`, assigned on first call and kept forever after (for the memory
-    /// store: for the life of the process). A random `u_` + 16 hex digits, so the openid cannot
-    /// be derived from it.
-    fn uid_for(&self, openid: &str) -> impl Future<Output = Result<String, StoreError>> + Send;
-
     /// Starts a session for `token` lasting `ttl`, ending any other session of the same openid.
     /// `true` when another session was ended that way (single sign-on replacement).
     fn start(
@@ -94,9 +89,4 @@ pub trait SessionStore: Send + Sync + 'static {
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send {
         async { Ok(()) }
     }
-}
-
-/// A fresh uid: `u_` and 64 random bits in hex.
-pub(crate) fn new_uid() -> Result<String, RandomnessError> {
-    Ok(format!("u_{}", crate::token::random_hex(8)?))
 }

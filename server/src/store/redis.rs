@@ -6,7 +6,6 @@
 //! |---|---|---|---|
 //! | `login:<openid>` | hash | `token` (SHA-256 digest), `uid`, `openid`, `session_key` (only when configured, and then encrypted) | token TTL |
 //! | `token:<digest>` | string | the openid, so a token can find its `login:` record | token TTL |
-//! | `uid:<openid>` | string | the uid | none |
 //!
 //! A token is valid exactly when its index exists **and** the openid's `login:` record names
 //! its digest. Single sign-on is therefore one atomic step: a Lua script replaces the `login:`
@@ -23,17 +22,9 @@ use std::time::Duration;
 use redis::aio::ConnectionLike;
 use redis::Script;
 
-use super::{new_uid, ActiveSession, NewSession, SessionStore, StoreError};
+use super::{ActiveSession, NewSession, SessionStore, StoreError};
 use crate::login::SessionKey;
 use crate::token::Token;
-
-/// Returns the uid stored at KEYS[1], storing ARGV[1] first if there is none.
-const UID_SCRIPT: &str = r"
-local uid = redis.call('GET', KEYS[1])
-if uid then return uid end
-redis.call('SET', KEYS[1], ARGV[1])
-return ARGV[1]
-";
 
 /// Replaces the login record KEYS[1] (ARGV: digest, uid, openid, ttl in ms, and the sealed
 /// session_key if it is stored) and returns the digest it replaced, if any.
@@ -72,7 +63,6 @@ pub struct RedisStore<C> {
     conn: C,
     /// Prepended to every key.
     prefix: String,
-    uid_script: Script,
     start_script: Script,
     check_script: Script,
     revoke_script: Script,
@@ -96,7 +86,6 @@ where
         RedisStore {
             conn,
             prefix: prefix.into(),
-            uid_script: Script::new(UID_SCRIPT),
             start_script: Script::new(START_SCRIPT),
             check_script: Script::new(CHECK_SCRIPT),
             revoke_script: Script::new(REVOKE_SCRIPT),
@@ -116,10 +105,6 @@ where
 
     fn token_key(&self, digest: &str) -> String {
         format!("{}token:{digest}", self.prefix)
-    }
-
-    fn uid_key(&self, openid: &str) -> String {
-        format!("{}uid:{openid}", self.prefix)
     }
 
     /// The openid a token was issued to, if its index entry still exists.
@@ -149,18 +134,6 @@ impl<C> SessionStore for RedisStore<C>
 where
     C: ConnectionLike + Clone + Send + Sync + 'static,
 {
-    async fn uid_for(&self, openid: &str) -> Result<String, StoreError> {
-        let candidate = new_uid()?;
-        let mut conn = self.conn.clone();
-        let uid: String = self
-            .uid_script
-            .key(self.uid_key(openid))
-            .arg(candidate)
-            .invoke_async(&mut conn)
-            .await?;
-        Ok(uid)
-    }
-
     async fn start(
         &self,
         token: &Token,

@@ -197,7 +197,7 @@ impl Users {
     /// a login (last login time, and the unionid when WeChat gave one). One statement, so two
     /// first logins racing still end with one user and one uid.
     pub async fn login(&self, openid: &str, unionid: Option<&str>) -> Result<User, UsersError> {
-        let candidate = crate::store::new_uid()?;
+        let candidate = new_uid()?;
         let now = now_ms();
         let row = sqlx::query(&format!(
             "INSERT INTO users (uid, openid, unionid, created_at, last_login_at) \
@@ -269,4 +269,9 @@ fn now_ms() -> i64 {
         .map_or(0, |since| {
             i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
         })
+}
+
+/// A fresh uid: `u_` and 64 random bits in hex.
+fn new_uid() -> Result<String, RandomnessError> {
+    Ok(format!("u_{}", crate::token::random_hex(8)?))
 }

@@ -316,14 +316,12 @@ impl<P: Platform> Session<P> {
                 headers: self.protocol.request_headers().to_vec(),
             });
             let reply = self.platform.send_call(call, credentials.as_ref()).await?;
-            if !ours && is_success(self.platform.reply_status(&reply)) {
+            let status = self.platform.reply_status(&reply);
+            if !ours && is_success(status) {
                 return Ok(reply);
             }
             // Only the fields the verdict reads are taken out of the reply: the app gets it whole.
-            let mut paths = if ours { self.protocol.reply_paths() } else { Vec::new() };
-            if !is_success(self.platform.reply_status(&reply)) {
-                paths.extend(MESSAGE_PATHS);
-            }
+            let paths = if ours { self.protocol.reply_paths(status) } else { MESSAGE_PATHS.to_vec() };
             let summary = self.platform.reply_summary(&reply, &paths);
             if !ours || !self.protocol.says_session_invalid(&summary) {
                 return if is_success(summary.status) { Ok(reply) } else { Err(failure(&summary)) };

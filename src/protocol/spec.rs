@@ -322,13 +322,17 @@ impl ProtocolSpec {
         matches!(self.verdict(response), Verdict::Invalid(_))
     }
 
-    /// The body fields `says_session_invalid` reads (`code` for API工厂; "" for the whole text);
-    /// with [`super::MESSAGE_PATHS`] on a failure, all the session ever reads of an app's reply.
-    pub fn reply_paths(&self) -> Vec<&str> {
+    /// All the session reads of an app's reply with this status: the fields `says_session_invalid`
+    /// looks at (`code` for API工厂; "" for the whole text body and the message fields under egg's
+    /// message rule) and, on a failure, [`super::MESSAGE_PATHS`] for the error. Each path once.
+    pub fn reply_paths(&self, status: u16) -> Vec<&str> {
         let mut paths: Vec<&str> = self.invalid_field.iter().map(|m| m.path.as_str()).collect();
-        if self.invalid_message.is_some() {
-            // "" asks for the whole body when it is text (an HTML error page), else the message fields.
+        let message_rule = self.invalid_message.as_ref().is_some_and(|(statuses, _)| statuses.contains(&status));
+        if message_rule {
+            // "" asks for the whole body when it is text (egg-onerror's HTML page).
             paths.push("");
+        }
+        if message_rule || !is_success(status) {
             paths.extend(super::MESSAGE_PATHS);
         }
         paths

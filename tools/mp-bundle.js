@@ -20,7 +20,8 @@
 //     compresses once more (about 100 bytes of brotli less than esbuild alone);
 //   - the result must pass tools/mp-check.js (no fetch/URL/WebAssembly/TextDecoder/ES modules…)
 //     and keep none of the long export names, or nothing is written.
-// Output: `module.exports = { instantiate }`; instantiate(path) resolves with the JS API.
+// Output: `module.exports = { imports, instantiate }`; instantiate(path[, started]) resolves with
+// the JS API (tools/mp-loader.mjs: `started` lets the caller begin WXWebAssembly before this file).
 'use strict';
 
 const fs = require('node:fs');
@@ -207,7 +208,7 @@ function entrySource(bgFile, iface, apiNames) {
     'const api = Object.freeze({',
     ...api,
     '});',
-    'module.exports = { instantiate: loader(imports, ready, api) };',
+    'module.exports = { imports: imports, instantiate: loader(imports, ready, api) };',
     '',
   ].join('\n');
 }

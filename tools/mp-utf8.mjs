@@ -35,128 +35,159 @@ function unitsToString(units, from, to) {
   return out;
 }
 
-/** Decodes UTF-8 bytes to a string; the subset of TextDecoder that wasm-bindgen's glue uses. */
+/**
+ * Decodes UTF-8 bytes to a string; the subset of TextDecoder that wasm-bindgen's glue uses.
+ *
+ * Start-up matters as much as speed here: JavaScriptCore's interpreter compiles each function the
+ * first time it runs (tens of microseconds for a large one), and the glue calls `decode()` once
+ * while it loads. So the methods are small: the constructor and `decode` handle the common case
+ * (a Uint8Array of ASCII, which every option name and URL is) and hand anything else to
+ * `decodeFrom`, which is only compiled when such input first arrives.
+ */
 class MpUtf8Decoder {
   constructor(label, options) {
-    const name = label === undefined ? 'utf-8' : String(label).trim().toLowerCase();
-    if (name !== 'utf-8' && name !== 'utf8' && name !== 'unicode-1-1-utf-8') {
-      throw new RangeError('MpUtf8Decoder only decodes UTF-8, not "' + label + '"');
-    }
-    const opts = options || {};
-    this.encoding = 'utf-8';
-    this.fatal = Boolean(opts.fatal);
-    this.ignoreBOM = Boolean(opts.ignoreBOM);
+    if (label !== undefined) checkLabel(label);
+    this.fatal = Boolean(options && options.fatal);
+    this.ignoreBOM = Boolean(options && options.ignoreBOM);
     /** The kept code-unit buffer (Uint16Array), grown on demand up to SHARED_LIMIT units. */
     this.units = null;
   }
 
+  get encoding() {
+    return 'utf-8';
+  }
+
   decode(input, options) {
-    if (options && options.stream) {
-      // The glue never streams; failing beats silently dropping a split character.
-      throw new TypeError('MpUtf8Decoder: streaming decode is not supported');
-    }
     if (input === undefined || input === null) return '';
-    let bytes;
-    if (input instanceof Uint8Array) {
-      bytes = input;
-    } else if (ArrayBuffer.isView(input)) {
-      bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
-    } else if (Object.prototype.toString.call(input) === '[object ArrayBuffer]') {
-      bytes = new Uint8Array(input);
-    } else {
-      throw new TypeError('MpUtf8Decoder.decode expects an ArrayBuffer or a view of one');
-    }
-    const length = bytes.length;
-    let start = 0;
-    if (!this.ignoreBOM && length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) start = 3;
-
+    if (options || !(input instanceof Uint8Array)) return decodeFrom(this, input, options);
     // ASCII bytes are their own UTF-16 code units: no buffer at all.
-    let ascii = start;
-    while (ascii < length && bytes[ascii] < 0x80) ascii++;
-    if (ascii === length) return start === length ? '' : unitsToString(bytes, start, length);
+    const length = input.length;
+    let ascii = 0;
+    while (ascii < length && input[ascii] < 0x80) ascii++;
+    return ascii === length ? unitsToString(input, 0, length) : decodeUtf8(this, input, ascii);
+  }
+}
 
-    // Every UTF-8 sequence (or invalid byte) yields at most one code unit per byte.
-    let units = this.units;
-    if (length > SHARED_LIMIT) {
-      units = new Uint16Array(length);
-    } else if (units === null || units.length < length) {
-      units = new Uint16Array(Math.min(SHARED_LIMIT, Math.max(length, units === null ? 256 : units.length * 2)));
-      this.units = units;
-    }
-    let used = 0;
-    for (let k = start; k < ascii; k++) units[used++] = bytes[k];
+function checkLabel(label) {
+  const name = String(label).trim().toLowerCase();
+  if (name !== 'utf-8' && name !== 'utf8' && name !== 'unicode-1-1-utf-8') {
+    throw new RangeError('MpUtf8Decoder only decodes UTF-8, not "' + label + '"');
+  }
+}
 
-    // State of the WHATWG UTF-8 decoder: bytes still needed, seen so far, the code point being
-    // built, and the allowed range of the next continuation byte (narrowed after E0, ED, F0, F4
-    // so overlong forms, surrogates and values above U+10FFFF are rejected at the earliest byte).
-    const fatal = this.fatal;
-    let needed = 0;
-    let seen = 0;
-    let codePoint = 0;
-    let lower = 0x80;
-    let upper = 0xbf;
-    let i = ascii;
-    while (i < length) {
-      const byte = bytes[i];
-      if (needed === 0) {
-        i++;
-        if (byte <= 0x7f) {
-          units[used++] = byte;
-        } else if (byte >= 0xc2 && byte <= 0xdf) {
-          needed = 1;
-          codePoint = byte & 0x1f;
-        } else if (byte >= 0xe0 && byte <= 0xef) {
-          if (byte === 0xe0) lower = 0xa0;
-          if (byte === 0xed) upper = 0x9f;
-          needed = 2;
-          codePoint = byte & 0x0f;
-        } else if (byte >= 0xf0 && byte <= 0xf4) {
-          if (byte === 0xf0) lower = 0x90;
-          if (byte === 0xf4) upper = 0x8f;
-          needed = 3;
-          codePoint = byte & 0x07;
-        } else {
-          if (fatal) throw invalidData();
-          units[used++] = 0xfffd;
-        }
-        continue;
-      }
-      if (byte < lower || byte > upper) {
-        // The sequence so far is one error; this byte is not consumed and starts afresh.
-        needed = 0;
-        seen = 0;
-        codePoint = 0;
-        lower = 0x80;
-        upper = 0xbf;
+/** `decode` for what its fast path does not take: options, ArrayBuffers and other views. */
+function decodeFrom(decoder, input, options) {
+  if (options && options.stream) {
+    // The glue never streams; failing beats silently dropping a split character.
+    throw new TypeError('MpUtf8Decoder: streaming decode is not supported');
+  }
+  let bytes;
+  if (input instanceof Uint8Array) {
+    bytes = input;
+  } else if (ArrayBuffer.isView(input)) {
+    bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
+  } else if (Object.prototype.toString.call(input) === '[object ArrayBuffer]') {
+    bytes = new Uint8Array(input);
+  } else {
+    throw new TypeError('MpUtf8Decoder.decode expects an ArrayBuffer or a view of one');
+  }
+  let ascii = 0;
+  while (ascii < bytes.length && bytes[ascii] < 0x80) ascii++;
+  return ascii === bytes.length ? unitsToString(bytes, 0, bytes.length) : decodeUtf8(decoder, bytes, ascii);
+}
+
+/**
+ * The WHATWG UTF-8 decoder over `bytes`, whose first `ascii` bytes are known to be ASCII: a byte
+ * order mark is dropped unless `ignoreBOM`, each maximal invalid subsequence becomes one U+FFFD
+ * (or a TypeError when `fatal`).
+ */
+function decodeUtf8(decoder, bytes, ascii) {
+  const length = bytes.length;
+  // A BOM starts with 0xEF, so it is never inside the ASCII prefix: ascii === 0 here.
+  const start = !decoder.ignoreBOM && length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  if (start === length) return '';
+
+  // Every UTF-8 sequence (or invalid byte) yields at most one code unit per byte.
+  let units = decoder.units;
+  if (length > SHARED_LIMIT) {
+    units = new Uint16Array(length);
+  } else if (units === null || units.length < length) {
+    units = new Uint16Array(Math.min(SHARED_LIMIT, Math.max(length, units === null ? 256 : units.length * 2)));
+    decoder.units = units;
+  }
+  let used = 0;
+  for (let k = 0; k < ascii; k++) units[used++] = bytes[k];
+
+  // State of the WHATWG UTF-8 decoder: bytes still needed, seen so far, the code point being
+  // built, and the allowed range of the next continuation byte (narrowed after E0, ED, F0, F4
+  // so overlong forms, surrogates and values above U+10FFFF are rejected at the earliest byte).
+  const fatal = decoder.fatal;
+  let needed = 0;
+  let seen = 0;
+  let codePoint = 0;
+  let lower = 0x80;
+  let upper = 0xbf;
+  let i = Math.max(ascii, start);
+  while (i < length) {
+    const byte = bytes[i];
+    if (needed === 0) {
+      i++;
+      if (byte <= 0x7f) {
+        units[used++] = byte;
+      } else if (byte >= 0xc2 && byte <= 0xdf) {
+        needed = 1;
+        codePoint = byte & 0x1f;
+      } else if (byte >= 0xe0 && byte <= 0xef) {
+        if (byte === 0xe0) lower = 0xa0;
+        if (byte === 0xed) upper = 0x9f;
+        needed = 2;
+        codePoint = byte & 0x0f;
+      } else if (byte >= 0xf0 && byte <= 0xf4) {
+        if (byte === 0xf0) lower = 0x90;
+        if (byte === 0xf4) upper = 0x8f;
+        needed = 3;
+        codePoint = byte & 0x07;
+      } else {
         if (fatal) throw invalidData();
         units[used++] = 0xfffd;
-        continue;
       }
-      i++;
+      continue;
+    }
+    if (byte < lower || byte > upper) {
+      // The sequence so far is one error; this byte is not consumed and starts afresh.
+      needed = 0;
+      seen = 0;
+      codePoint = 0;
       lower = 0x80;
       upper = 0xbf;
-      codePoint = (codePoint << 6) | (byte & 0x3f);
-      seen++;
-      if (seen === needed) {
-        if (codePoint > 0xffff) {
-          const offset = codePoint - 0x10000;
-          units[used++] = 0xd800 + (offset >> 10);
-          units[used++] = 0xdc00 + (offset & 0x3ff);
-        } else {
-          units[used++] = codePoint;
-        }
-        needed = 0;
-        seen = 0;
-        codePoint = 0;
-      }
-    }
-    if (needed !== 0) {
-      // The input ended inside a sequence.
       if (fatal) throw invalidData();
       units[used++] = 0xfffd;
+      continue;
     }
-    return unitsToString(units, 0, used);
+    i++;
+    lower = 0x80;
+    upper = 0xbf;
+    codePoint = (codePoint << 6) | (byte & 0x3f);
+    seen++;
+    if (seen === needed) {
+      if (codePoint > 0xffff) {
+        const offset = codePoint - 0x10000;
+        units[used++] = 0xd800 + (offset >> 10);
+        units[used++] = 0xdc00 + (offset & 0x3ff);
+      } else {
+        units[used++] = codePoint;
+      }
+      needed = 0;
+      seen = 0;
+      codePoint = 0;
+    }
   }
+  if (needed !== 0) {
+    // The input ended inside a sequence.
+    if (fatal) throw invalidData();
+    units[used++] = 0xfffd;
+  }
+  return unitsToString(units, 0, used);
 }
 
 function invalidData() {

@@ -8,8 +8,6 @@
  */
 'use strict';
 
-const glue = require('./session_wasm.js');
-
 /** Where the build puts the module, relative to the mini-program root (see README). */
 const DEFAULT_WASM_PATH = '/session/session_bg.wasm.br';
 
@@ -59,10 +57,31 @@ function dispatch(event) {
 function init(options) {
   if (loading) return loading;
   const opts = options || {};
-  loading = glue
-    .instantiate(opts.wasmPath || DEFAULT_WASM_PATH)
-    .then(
-      (wasm) => {
+  const wasmPath = opts.wasmPath || DEFAULT_WASM_PATH;
+  // The engine first, the glue second: WXWebAssembly compiles the module on another thread while
+  // this one evaluates the glue (about a millisecond of interpreted code on an iPhone). The engine
+  // reads `imports` only when compilation has finished, and they are filled right below; the glue
+  // instantiates again should a runtime read them earlier.
+  const imports = {};
+  const started = startEngine(wasmPath, imports);
+  let glue;
+  try {
+    glue = require('./session_wasm.js');
+  } catch (err) {
+    if (started) Promise.resolve(started).then(undefined, () => {}); // its failure is this one
+    return Promise.reject(sessionError(ERROR_CODES.WASM_LOAD_FAILED, 'failed to load the session module: ' + describe(err), err));
+  }
+  Object.assign(imports, glue.imports);
+  // One reaction for both outcomes (every promise hop is interpreted code on an iPhone's launch);
+  // a failed init is forgotten so it can be retried.
+  const forget = (err) => {
+    loading = null;
+    session = null;
+    throw err;
+  };
+  loading = glue.instantiate(wasmPath, started).then(
+    (wasm) => {
+      try {
         // `wx` and `getCurrentPages` from this module's scope: bundlers (Taro's webpack) swap the
         // global object, so the module is handed them. Throws INVALID_OPTIONS naming the bad option.
         session = new wasm.Session(
@@ -71,23 +90,33 @@ function init(options) {
           typeof getCurrentPages === 'function' ? getCurrentPages : undefined
         );
         session.setListener(dispatch);
-        // Background duties (retrying a logout the server never confirmed, listening for the
-        // network) wait until init has resolved: they are off the launch's critical path.
-        const started = session;
-        setTimeout(() => {
-          if (session === started) started.start();
-        }, 0);
-      },
-      (err) => {
-        throw sessionError(ERROR_CODES.WASM_LOAD_FAILED, 'failed to load the session module: ' + describe(err), err);
+      } catch (err) {
+        forget(err);
       }
-    )
-    .catch((err) => {
-      loading = null;
-      session = null;
-      throw err;
-    });
+      // Background duties (retrying a logout the server never confirmed, listening for the
+      // network) wait until init has resolved: they are off the launch's critical path.
+      const started = session;
+      setTimeout(() => {
+        if (session === started) started.start();
+      }, 0);
+    },
+    (err) => forget(sessionError(ERROR_CODES.WASM_LOAD_FAILED, 'failed to load the session module: ' + describe(err), err))
+  );
   return loading;
+}
+
+/**
+ * `WXWebAssembly.instantiate(path, imports)` begun before the glue exists, or undefined when it
+ * cannot start (the glue then tries itself and reports why).
+ */
+function startEngine(path, imports) {
+  try {
+    if (typeof path !== 'string' || path === '') return undefined;
+    if (typeof WXWebAssembly === 'undefined' || !WXWebAssembly || typeof WXWebAssembly.instantiate !== 'function') return undefined;
+    return WXWebAssembly.instantiate(path, imports);
+  } catch (err) {
+    return undefined;
+  }
 }
 
 function describe(err) {

@@ -452,8 +452,13 @@ fn text_of(data: &JsValue) -> String {
         .unwrap_or_default()
 }
 
-/// `value[name]`, or `undefined`.
+/// `value[name]`, or `undefined` (also when `value` is not an object: answers and options are
+/// often `undefined` or a string, and `Reflect.get` would throw, an exception JavaScriptCore's
+/// interpreter builds a stack trace for every time).
 pub(crate) fn get(value: &JsValue, name: &str) -> JsValue {
+    if !value.is_object() && !value.is_function() {
+        return JsValue::UNDEFINED;
+    }
     Reflect::get(value, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
 }
 

@@ -152,6 +152,49 @@ if (missing.length) {
     assert.equal(await session.checkHasLogined(), false);
   });
 
+  test('init starts WXWebAssembly before the glue is evaluated, and the imports are filled before the engine reads them', async () => {
+    const { sb, session, server } = start();
+    const seen = [];
+    const api = sb.wasm.api;
+    sb.context.WXWebAssembly = {
+      instantiate(wasmPath, imports) {
+        // The glue is not evaluated yet and the import object is still empty: the engine
+        // compiles meanwhile (Node's, like the devices', reads the imports only afterwards).
+        seen.push({ glueLoaded: sb.modules.has('session/session_wasm.js'), importModules: Object.keys(imports).length });
+        return api.instantiate(wasmPath, imports);
+      },
+    };
+    await session.init(sb.toRealm({ baseUrl: server.baseUrl }));
+    assert.deepEqual(seen, [{ glueLoaded: false, importModules: 0 }]);
+    assert.equal(sb.wasm.loads.length, 1, 'one instantiation');
+    assert.equal(await session.checkHasLogined(), false);
+  });
+
+  test('a runtime that reads the imports at once (an empty object) still loads: the glue instantiates again', async () => {
+    const { sb, session, server } = start();
+    const api = sb.wasm.api;
+    const calls = [];
+    sb.context.WXWebAssembly = {
+      instantiate(wasmPath, imports) {
+        // Copies the import object as it is at call time, as an eager runtime would read it.
+        const snapshot = {};
+        Object.keys(imports).forEach((name) => {
+          snapshot[name] = Object.assign({}, imports[name]);
+        });
+        calls.push(Object.keys(snapshot).length);
+        return api.instantiate(wasmPath, snapshot);
+      },
+    };
+    await session.init(sb.toRealm({ baseUrl: server.baseUrl }));
+    assert.equal(calls.length, 2, 'the early start failed on its empty imports, the second had them all');
+    assert.equal(calls[0], 0);
+    assert.ok(calls[1] > 0);
+    assert.equal(sb.wasm.failures.length, 1);
+    assert.match(sb.wasm.failures[0].message, /import/i);
+    const login = await session.login();
+    assert.ok(login.token);
+  });
+
   test('errors keep storage as it was: server 500 and network failure on login', async () => {
     const { sb, session, fake, server } = start();
     await session.init(sb.toRealm({ baseUrl: server.baseUrl }));

@@ -58,6 +58,10 @@ rm -rf "$PKG"
 # wasm import plus __wbg_set_wasm(exports); loading is ours (tools/mp-loader.mjs).
 # -Zlocation-detail=none: no file/line/column in the panic locations std and the crates still pass
 # around (a panic aborts at once and prints nothing): 253 B brotli less, nothing else changes.
+# -Zfmt-debug=none: `{:?}` prints nothing. Our messages never use it; serde's do, to quote the
+# value it rejected (`invalid type: string "x"`), so option errors are worded by src/bridge.rs
+# (`must be a number, not the string "30s"`) and no stored value is echoed into a message. About
+# 3 KB brotli less (str's Debug with its Unicode tables, JsValue's debug formatter in the glue).
 # --remap-path-prefix: source paths end up in the module as strings (panic locations, file!()); the
 # build machine's cargo registry, toolchain and checkout must not ship, so they become neutral names.
 SYSROOT="$(cd "$ROOT" && rustc --print sysroot)"
@@ -70,7 +74,7 @@ for index_dir in "$CARGO_DIR"/registry/src/*/; do
 done
 REMAP+=" --remap-path-prefix=$SYSROOT=/rustc --remap-path-prefix=$ROOT=/wx-session"
 RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$WASM_TARGET_DIR" \
-  RUSTFLAGS="-Zunstable-options -Zlocation-detail=none -Cpanic=immediate-abort -Ctarget-feature=-reference-types,-multivalue $REMAP" \
+  RUSTFLAGS="-Zunstable-options -Zlocation-detail=none -Zfmt-debug=none -Cpanic=immediate-abort -Ctarget-feature=-reference-types,-multivalue $REMAP" \
   wasm-pack build --release --target bundler --mode no-install --no-pack --no-typescript \
   --out-dir pkg --out-name "$OUT_NAME" "$ROOT" -- -Z build-std=std,panic_abort ||
   die "wasm-pack build failed (see the cargo output above)" "fix the compile error, or run: cargo build --release --target wasm32-unknown-unknown"

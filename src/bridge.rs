@@ -10,7 +10,7 @@ use crate::error::SessionError;
 use crate::json::Json;
 use crate::session::{LogoutOutcome, ServerRevocation};
 use crate::store::StoredSession;
-use crate::wx::{get, set};
+use crate::wx::{get, get_any, set};
 
 /// Reads an options argument into `T` and lists the keys the object had (for the unknown-key
 /// check: serde reads only the fields `T` declares). `undefined`/`null` read as `T::default()`.
@@ -31,15 +31,45 @@ pub fn read_options<T: DeserializeOwned + Default>(options: &JsValue) -> Result<
 }
 
 /// serde's error does not say which field it was reading: try the keys one at a time (every
-/// declared field is optional, so a one-key object fails only if that key is at fault).
+/// declared field is optional, so a one-key object fails only if that key is at fault). The
+/// reason is told in JavaScript's terms (`must be a number, not the string "30s"`) rather than
+/// serde's (`expected f64`) wherever the option's type is known.
 fn name_the_option<T: DeserializeOwned>(options: &JsValue, keys: &[String]) -> Option<SessionError> {
     keys.iter().find_map(|key| {
+        let value = get(options, key);
         let one = Object::new();
-        set(&one, key, &get(options, key));
-        serde_wasm_bindgen::from_value::<T>(one.into())
-            .err()
-            .map(|error| SessionError::invalid_option(key, &error.to_string()))
+        set(&one, key, &value);
+        serde_wasm_bindgen::from_value::<T>(one.into()).err().map(|error| {
+            let reason = match crate::options::expected_type(key) {
+                Some(expected) => crate::json::join(&["must be ", expected, ", not ", &describe_value(&value)]),
+                None => error.to_string(),
+            };
+            SessionError::invalid_option(key, &reason)
+        })
     })
+}
+
+/// A JS value as an error message shows it: `the string "30s"`, `the number 5`, `true`, `null`,
+/// `an array`… (strings cut at 40 characters).
+fn describe_value(value: &JsValue) -> String {
+    if let Some(text) = value.as_string() {
+        let cut: String = text.chars().take(40).collect();
+        let more = if cut.len() < text.len() { "…" } else { "" };
+        return crate::json::join(&["the string \"", &cut, more, "\""]);
+    }
+    if let Some(n) = value.as_f64() {
+        return crate::json::join(&["the number ", &crate::json::number_text(n)]);
+    }
+    let kind = match value.as_bool() {
+        Some(true) => "true",
+        Some(false) => "false",
+        None if value.is_null() => "null",
+        None if value.is_undefined() => "undefined",
+        None if value.is_function() => "a function",
+        None if js_sys::Array::is_array(value) => "an array",
+        None => "an object",
+    };
+    kind.to_owned()
 }
 
 /// The `protocol` option as a [`Json`] value (a preset name or a description object), without
@@ -158,7 +188,7 @@ pub fn call_options(options: &JsValue, base_url: &str) -> Result<(Object, Option
 
 /// `options.protocol.adaptAnswer`, the one JS callback for backends configuration cannot describe.
 pub fn adapt_answer_hook(options: &JsValue) -> Result<Option<js_sys::Function>, SessionError> {
-    let hook = get(&get(options, "protocol"), "adaptAnswer");
+    let hook = get_any(&get(options, "protocol"), "adaptAnswer");
     if hook.is_undefined() {
         return Ok(None);
     }

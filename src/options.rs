@@ -66,6 +66,19 @@ pub struct OptionsInput {
     pub loading_text: Option<String>,
 }
 
+/// What an option of [`OptionsInput`] must be, in JavaScript's words (for error messages; `None`
+/// for keys it does not declare).
+pub fn expected_type(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "baseUrl" | "wasmPath" | "loginLoadingText" | "logoutLoadingText" | "tokenHeader" | "tokenPrefix"
+        | "reLaunch" | "url" | "loadingText" => "a string",
+        "timeoutMs" | "checkTrustMs" | "reloginLimit" => "a number",
+        "refresh" => "true or false",
+        "fields" => "a JSON value",
+        _ => return None,
+    })
+}
+
 /// Everything `init(options)` configures.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InitOptions {
@@ -400,6 +413,17 @@ impl<'a> Fields<'a> {
 mod tests {
     use super::*;
     use serde::de::DeserializeOwned;
+
+    #[test]
+    fn every_option_outside_protocol_has_an_expected_type() {
+        for key in INIT_KEYS.iter().chain(LOGIN_KEYS.iter()).chain(LOGOUT_KEYS.iter()).chain(["url", "loadingText"].iter()) {
+            if *key != "protocol" {
+                assert!(expected_type(key).is_some(), "{key}");
+            }
+        }
+        assert_eq!(expected_type("protocol"), None);
+        assert_eq!(expected_type("baseURL"), None);
+    }
 
     /// What the bridge does with a JS object, with serde_json in serde-wasm-bindgen's place.
     fn read<T: DeserializeOwned>(text: &str) -> Result<(T, Vec<String>, Json), SessionError> {

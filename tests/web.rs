@@ -408,6 +408,22 @@ fn init_options_are_validated_by_name() {
 }
 
 #[wasm_bindgen_test]
+fn a_mistyped_option_is_explained_in_javascript_terms() {
+    reset();
+    for (bad, said) in [
+        (r#"{"baseUrl":"https://a.b","timeoutMs":"30s"}"#, r#"must be a number, not the string "30s""#),
+        (r#"{"baseUrl":"https://a.b","loginLoadingText":5}"#, "must be a string, not the number 5"),
+        (r#"{"baseUrl":"https://a.b","tokenHeader":["X"]}"#, "must be a string, not an array"),
+        (r#"{"baseUrl":true}"#, "must be a string, not true"),
+    ] {
+        let Err(error) = Session::new(json(bad), host_wx(), host_pages()) else { panic!("accepted {bad}") };
+        assert_eq!(code_of(&error), "INVALID_OPTIONS");
+        let message = get(&error, "message").as_string().unwrap_or_default();
+        assert!(message.contains(said), "{bad}: {message}");
+    }
+}
+
+#[wasm_bindgen_test]
 fn a_runtime_without_wx_is_reported() {
     reset();
     uninstall();

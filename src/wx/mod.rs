@@ -82,8 +82,8 @@ impl WxPlatform {
         let adapted = adapter
             .call1(&JsValue::UNDEFINED, &given)
             .map_err(|e| SessionError::BadResponse { status, detail: describe(&e) })?;
-        let new_status = get(&adapted, "status");
-        let new_body = get(&adapted, "body");
+        let new_status = get_any(&adapted, "status");
+        let new_body = get_any(&adapted, "body");
         Ok((
             new_status.as_f64().filter(|s| (0.0..1000.0).contains(s)).map_or(status, |s| s as u16),
             if new_body.is_undefined() { body } else { text_of(&new_body) },
@@ -452,14 +452,21 @@ fn text_of(data: &JsValue) -> String {
         .unwrap_or_default()
 }
 
-/// `value[name]`, or `undefined` (also when `value` is not an object: answers and options are
-/// often `undefined` or a string, and `Reflect.get` would throw, an exception JavaScriptCore's
-/// interpreter builds a stack trace for every time).
+/// `value[name]`, or `undefined`. For values known to be objects: on anything else `Reflect.get`
+/// throws (answered here with `undefined` too, but an exception costs JavaScriptCore's interpreter
+/// a stack trace), so callers holding a value of unknown type use [`get_any`].
 pub(crate) fn get(value: &JsValue, name: &str) -> JsValue {
-    if !value.is_object() && !value.is_function() {
-        return JsValue::UNDEFINED;
-    }
     Reflect::get(value, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// [`get`] for a value that may be `undefined`, a string or a number (an app's option or hook
+/// result): `undefined` unless it is an object or a function.
+pub(crate) fn get_any(value: &JsValue, name: &str) -> JsValue {
+    if value.is_object() || value.is_function() {
+        get(value, name)
+    } else {
+        JsValue::UNDEFINED
+    }
 }
 
 /// `object[name] = value`, ignoring frozen objects.

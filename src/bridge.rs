@@ -18,9 +18,12 @@ pub fn read_options<T: DeserializeOwned + Default>(options: &JsValue) -> Result<
     if options.is_undefined() || options.is_null() {
         return Ok((T::default(), Vec::new()));
     }
-    let Some(object) = options.dyn_ref::<Object>().filter(|_| !options.is_function() && !js_sys::Array::is_array(options)) else {
+    // `is_object` (typeof "object", not null) rather than `instanceof Object`: an object from
+    // another realm (a page's, a test's) is still an object; functions and arrays are refused.
+    if !options.is_object() || js_sys::Array::is_array(options) {
         return Err(SessionError::invalid_option("options", "must be an object"));
-    };
+    }
+    let object: &Object = options.unchecked_ref();
     let keys: Vec<String> = Object::keys(object).iter().filter_map(|k| k.as_string()).collect();
     match serde_wasm_bindgen::from_value::<T>(options.clone()) {
         Ok(input) => Ok((input, keys)),

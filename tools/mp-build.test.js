@@ -197,7 +197,7 @@ test('bundle: wasm-bindgen bundler output becomes CommonJS that loads through WX
     fs.copyFileSync(path.join(dir, 'after.wasm'), path.join(dir, 'x.wasm'));
     const sandbox = createSandbox(dir);
     const glue = sandbox.load(path.join(dir, 'glue.js'));
-    assert.deepEqual(Object.keys(glue), ['imports', 'instantiate']);
+    assert.deepEqual(Object.keys(glue), ['imports', 'instantiate', 'connect']);
     const api = await glue.instantiate('/x.wasm');
     // JS → UTF-8 (injected encoder) → wasm memory → the import, called from wasm → decoder → JS.
     assert.equal(new api.Session().ping(), "登A");
@@ -286,7 +286,7 @@ for (const resultShape of ['pair', 'instance']) {
   test('shipped glue: instantiates through a path-only WXWebAssembly (result: ' + resultShape + ')', { skip: builtSkip }, async () => {
     const sandbox = createSandbox(PACKAGE_DIR, { resultShape });
     const glue = sandbox.load(GLUE);
-    assert.deepEqual(Object.keys(glue), ['imports', 'instantiate']);
+    assert.deepEqual(Object.keys(glue), ['imports', 'instantiate', 'connect']);
     const exported = await glue.instantiate('/session_bg.wasm.br');
     assert.equal(typeof exported.Session, 'function', 'Session is exported');
     assert.equal(await glue.instantiate('/session_bg.wasm.br'), exported, 'the second call reuses the instance');

@@ -20,8 +20,8 @@
 //     compresses once more (about 100 bytes of brotli less than esbuild alone);
 //   - the result must pass tools/mp-check.js (no fetch/URL/WebAssembly/TextDecoder/ES modules…)
 //     and keep none of the long export names, or nothing is written.
-// Output: `module.exports = { imports, instantiate }`; instantiate(path[, started]) resolves with
-// the JS API (tools/mp-loader.mjs: `started` lets the caller begin WXWebAssembly before this file).
+// Output: `module.exports = { imports, instantiate, connect }`: instantiate(path) resolves with the
+// JS API; connect(result) takes an instantiation the caller began itself (tools/mp-loader.mjs).
 'use strict';
 
 const fs = require('node:fs');
@@ -208,7 +208,8 @@ function entrySource(bgFile, iface, apiNames) {
     'const api = Object.freeze({',
     ...api,
     '});',
-    'module.exports = { imports: imports, instantiate: loader(imports, ready, api) };',
+    'const loaded = loader(imports, ready, api);',
+    'module.exports = { imports: imports, instantiate: loaded.instantiate, connect: loaded.connect };',
     '',
   ].join('\n');
 }

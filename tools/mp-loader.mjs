@@ -6,54 +6,58 @@
 // `WXWebAssembly.instantiate(path, imports)` (the runtime's only way in: a path inside the code
 // package, `.wasm.br` accepted from base library 2.14.0), then `ready(instance.exports)`.
 //
-// The caller may have started WXWebAssembly itself before evaluating this file (the session's
-// index.js does: the engine compiles the module on another thread meanwhile) and hand over that
-// promise; see `instantiate` below.
+// The caller may also run WXWebAssembly itself and hand the result to `connect` (the session's
+// index.js does, to start the engine before this file is evaluated).
 
 /**
- * `instantiate(path, started?)` for module.exports: resolves with `api` once the module at `path`
- * is instantiated with `imports` and `ready(exports)` has run. Later calls share the first call's
- * promise, so objects already created keep their instance; after a failure the next call retries.
+ * `{ instantiate, connect }` for module.exports.
  *
- * `started`: the promise of a `WXWebAssembly.instantiate(path, obj)` the caller began before this
- * file was evaluated, `obj` being filled with `imports` right after. Engines read the imports only
- * once compilation has finished (WebAssembly JS API, "read the imports"), so that promise is used
- * as it is; should a runtime read them earlier and fail on the empty object, the module is
- * instantiated once more, now that they are all there.
+ * `instantiate(path)`: resolves with `api` once the module at `path` is instantiated with
+ * `imports` and `ready(exports)` has run. Later calls share the first call's promise, so objects
+ * already created keep their instance; after a failure the next call retries.
+ *
+ * `connect(result)`: the same for an instantiation the caller ran itself — the session's index.js
+ * starts `WXWebAssembly.instantiate(path, obj)` before evaluating this file (the engine compiles
+ * meanwhile) and fills `obj` with `imports` right after; engines read the imports only once
+ * compilation has finished (WebAssembly JS API, "read the imports"). Synchronous: returns `api`
+ * (later `instantiate` calls resolve with it too) or throws if `result` holds no instance. The
+ * first instance connected is the one used.
  */
 export function loader(imports, ready, api) {
   let loading = null;
-  return function instantiate(path, started) {
+  let loaded = false;
+  function connect(result) {
+    // Devices resolve with { instance, module }; accept a bare instance too.
+    const instance = result && result.instance ? result.instance : result;
+    if (!instance || !instance.exports) throw new Error('WXWebAssembly.instantiate gave no instance');
+    // The glue serves one instance for its whole life (its memory views and object table belong
+    // to it): once one is connected, a later one is left unused.
+    if (!loaded) {
+      ready(instance.exports);
+      loaded = true;
+      loading = Promise.resolve(api);
+    }
+    return api;
+  }
+  function instantiate(path) {
     if (loading) return loading;
-    // One reaction for both outcomes (every promise hop is interpreted code on an iPhone's launch);
-    // a failed load is forgotten so the next call retries.
+    // One reaction for both outcomes (every promise hop is interpreted code on an iPhone's
+    // launch); a failed load is forgotten so the next call retries.
     const forget = function (error) {
       if (loading === attempt) loading = null;
       throw error;
     };
-    const connect = function (result) {
+    const attempt = begin(path, imports).then(function (result) {
       try {
-        // Devices resolve with { instance, module }; accept a bare instance too.
-        const instance = result && result.instance ? result.instance : result;
-        if (!instance || !instance.exports) {
-          throw new Error('WXWebAssembly.instantiate("' + path + '") gave no instance');
-        }
-        ready(instance.exports);
-        return api;
+        return connect(result);
       } catch (error) {
         return forget(error);
       }
-    };
-    const attempt =
-      started === undefined
-        ? begin(path, imports).then(connect, forget)
-        : Promise.resolve(started).then(connect, function (error) {
-          if (!readImportsEarly(error)) return forget(error);
-          return begin(path, imports).then(connect, forget);
-        });
+    }, forget);
     loading = attempt;
     return attempt;
-  };
+  }
+  return { instantiate: instantiate, connect: connect };
 }
 
 /** `WXWebAssembly.instantiate(path, imports)` as a promise; the runtime's own when there is one. */
@@ -71,9 +75,4 @@ function begin(path, imports) {
   } catch (error) {
     return Promise.reject(error);
   }
-}
-
-/** Whether a failed instantiation complained about its imports (a LinkError, or a TypeError naming them). */
-function readImportsEarly(error) {
-  return Boolean(error) && (error.name === 'LinkError' || /import/i.test(String(error.message)));
 }

@@ -64,7 +64,8 @@ class MpUtf8Decoder {
     const length = input.length;
     let ascii = 0;
     while (ascii < length && input[ascii] < 0x80) ascii++;
-    return ascii === length ? unitsToString(input, 0, length) : decodeUtf8(this, input, ascii);
+    if (ascii < length) return decodeUtf8(this, input, ascii);
+    return length <= APPLY_CHUNK ? String.fromCharCode.apply(null, input) : unitsToString(input, 0, length);
   }
 }
 

@@ -29,6 +29,7 @@ const ERROR_CODES = Object.freeze({
 });
 
 let session = null; // the wasm `Session`, once loaded
+let api = null; // the glue's API once the module is instantiated (kept when init's options are refused)
 let loading = null; // the promise of the first successful-or-pending init
 const listeners = [];
 
@@ -57,11 +58,46 @@ function dispatch(event) {
 function init(options) {
   if (loading) return loading;
   const opts = options || {};
-  const wasmPath = opts.wasmPath || DEFAULT_WASM_PATH;
+  // One reaction per step (every promise hop is interpreted code on an iPhone's launch); a failed
+  // init is forgotten so it can be retried.
+  const forget = (err) => {
+    loading = null;
+    session = null;
+    throw err;
+  };
+  const create = (wasm) => {
+    api = wasm;
+    try {
+      // `wx` and `getCurrentPages` from this module's scope: bundlers (Taro's webpack) swap the
+      // global object, so the module is handed them. Throws INVALID_OPTIONS naming the bad option.
+      session = new wasm.Session(
+        opts,
+        typeof wx === 'object' && wx !== null ? wx : undefined,
+        typeof getCurrentPages === 'function' ? getCurrentPages : undefined
+      );
+      session.setListener(dispatch);
+    } catch (err) {
+      forget(err);
+    }
+    // Background duties (retrying a logout the server never confirmed, listening for the
+    // network) wait until init has resolved: they are off the launch's critical path.
+    const started = session;
+    setTimeout(() => {
+      if (session === started) started.start();
+    }, 0);
+  };
+  const failed = (err) => forget(sessionError(ERROR_CODES.WASM_LOAD_FAILED, 'failed to load the session module: ' + describe(err), err));
+  // Loaded before (and the options were refused): the module stays, only the session is new.
+  if (api) {
+    loading = Promise.resolve(api).then(create);
+    return loading;
+  }
+
   // The engine first, the glue second: WXWebAssembly compiles the module on another thread while
   // this one evaluates the glue (about a millisecond of interpreted code on an iPhone). The engine
-  // reads `imports` only when compilation has finished, and they are filled right below; the glue
-  // instantiates again should a runtime read them earlier.
+  // reads `imports` only when compilation has finished, and they are filled right below; should a
+  // runtime read them earlier, the glue instantiates the module again with them all.
+  const wasmPath = opts.wasmPath || DEFAULT_WASM_PATH;
   const imports = {};
   const started = startEngine(wasmPath, imports);
   let glue;
@@ -72,36 +108,21 @@ function init(options) {
     return Promise.reject(sessionError(ERROR_CODES.WASM_LOAD_FAILED, 'failed to load the session module: ' + describe(err), err));
   }
   Object.assign(imports, glue.imports);
-  // One reaction for both outcomes (every promise hop is interpreted code on an iPhone's launch);
-  // a failed init is forgotten so it can be retried.
-  const forget = (err) => {
-    loading = null;
-    session = null;
-    throw err;
-  };
-  loading = glue.instantiate(wasmPath, started).then(
-    (wasm) => {
-      try {
-        // `wx` and `getCurrentPages` from this module's scope: bundlers (Taro's webpack) swap the
-        // global object, so the module is handed them. Throws INVALID_OPTIONS naming the bad option.
-        session = new wasm.Session(
-          opts,
-          typeof wx === 'object' && wx !== null ? wx : undefined,
-          typeof getCurrentPages === 'function' ? getCurrentPages : undefined
-        );
-        session.setListener(dispatch);
-      } catch (err) {
-        forget(err);
-      }
-      // Background duties (retrying a logout the server never confirmed, listening for the
-      // network) wait until init has resolved: they are off the launch's critical path.
-      const started = session;
-      setTimeout(() => {
-        if (session === started) started.start();
-      }, 0);
-    },
-    (err) => forget(sessionError(ERROR_CODES.WASM_LOAD_FAILED, 'failed to load the session module: ' + describe(err), err))
-  );
+  loading =
+    started === undefined
+      ? glue.instantiate(wasmPath).then(create, failed)
+      : Promise.resolve(started).then(
+        (result) => {
+          let wasm;
+          try {
+            wasm = glue.connect(result);
+          } catch (err) {
+            return failed(err);
+          }
+          return create(wasm);
+        },
+        (err) => (readImportsEarly(err) ? glue.instantiate(wasmPath) : Promise.reject(err)).then(create, failed)
+      );
   return loading;
 }
 
@@ -117,6 +138,11 @@ function startEngine(path, imports) {
   } catch (err) {
     return undefined;
   }
+}
+
+/** Whether a failed instantiation complained about its imports (a LinkError, or a TypeError naming them). */
+function readImportsEarly(err) {
+  return Boolean(err) && (err.name === 'LinkError' || /import/i.test(String(err.message)));
 }
 
 function describe(err) {

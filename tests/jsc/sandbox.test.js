@@ -35,7 +35,7 @@ function tests(host) {
   test('glue: instantiates through the path-only WXWebAssembly once, exports Session', async () => {
     const env = start();
     const glue = env.require('/session/session_wasm.js');
-    assert.deepEqual(Object.keys(glue), ['imports', 'instantiate']);
+    assert.deepEqual(Object.keys(glue), ['imports', 'instantiate', 'connect']);
     const exported = await glue.instantiate('/session/session_bg.wasm.br');
     assert.equal(typeof exported.Session, 'function', 'Session is exported');
     assert.equal(await glue.instantiate('/session/session_bg.wasm.br'), exported, 'the second call reuses the instance');

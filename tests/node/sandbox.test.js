@@ -170,6 +170,14 @@ if (missing.length) {
     assert.equal(await session.checkHasLogined(), false);
   });
 
+  test('init refused for its options keeps the loaded module: a corrected init does not instantiate again', async () => {
+    const { sb, session, server } = start();
+    await assert.rejects(session.init(sb.toRealm({ baseURL: server.baseUrl })), (err) => err.code === 'INVALID_OPTIONS' && err.option === 'baseURL');
+    await session.init(sb.toRealm({ baseUrl: server.baseUrl }));
+    assert.equal(sb.wasm.loads.length, 1);
+    assert.equal(await session.checkHasLogined(), false);
+  });
+
   test('a runtime that reads the imports at once (an empty object) still loads: the glue instantiates again', async () => {
     const { sb, session, server } = start();
     const api = sb.wasm.api;

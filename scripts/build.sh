@@ -56,6 +56,8 @@ rm -rf "$PKG"
 # them wasm-bindgen keeps JS values in a JS-side table instead of an externref table (also smaller).
 # --target bundler: the glue's public contract is `<name>_bg.js`, which exports a function for every
 # wasm import plus __wbg_set_wasm(exports); loading is ours (tools/mp-loader.mjs).
+# -Z build-std-features=optimize_for_size: std's own smaller variants of sorting, integer and
+# float formatting (640 B brotli less, 1.3 KB less code for the engine to compile at start-up).
 # -Zlocation-detail=none: no file/line/column in the panic locations std and the crates still pass
 # around (a panic aborts at once and prints nothing): 253 B brotli less, nothing else changes.
 # -Zfmt-debug=none: `{:?}` prints nothing. Our messages never use it; serde's do, to quote the
@@ -76,7 +78,7 @@ REMAP+=" --remap-path-prefix=$SYSROOT=/rustc --remap-path-prefix=$ROOT=/wx-sessi
 RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$WASM_TARGET_DIR" \
   RUSTFLAGS="-Zunstable-options -Zlocation-detail=none -Zfmt-debug=none -Cpanic=immediate-abort -Ctarget-feature=-reference-types,-multivalue $REMAP" \
   wasm-pack build --release --target bundler --mode no-install --no-pack --no-typescript \
-  --out-dir pkg --out-name "$OUT_NAME" "$ROOT" -- -Z build-std=std,panic_abort ||
+  --out-dir pkg --out-name "$OUT_NAME" "$ROOT" -- -Z build-std=std,panic_abort -Z build-std-features=optimize_for_size ||
   die "wasm-pack build failed (see the cargo output above)" "fix the compile error, or run: cargo build --release --target wasm32-unknown-unknown"
 [[ -f "$PKG/${OUT_NAME}_bg.wasm" && -f "$PKG/${OUT_NAME}_bg.js" ]] || die "wasm-pack did not produce pkg/${OUT_NAME}_bg.wasm and pkg/${OUT_NAME}_bg.js"
 

@@ -4,14 +4,15 @@
  * under Node (V8) and under JavaScriptCore with every JIT tier off (`jsc --useJIT=false`, how
  * iPhones run mini-program code), with the issue's targets beside the figures. Not a test.
  *
- *   node bench/engines.js [--runs N] [--rounds R] [--out FILE]     (scripts/bench.sh runs it)
+ *   node bench/engines.js [--runs N] [--rounds R] [--startup-runs S] [--out FILE]   (scripts/bench.sh runs it)
  *
  * Each figure comes from N fresh processes per engine and implementation (default 9), each doing
  * bench/rounds.js once: start-up (the first require + init in the process), R rounds of
  * login → checkHasLogined → logout (default 300; the median round time), and the wx calls the
  * rounds made, by API, counted by the fake wx. Peak RSS is the whole process's, measured from
  * outside by GNU time (`%M`, the kernel's high-water mark) after the R rounds. The table shows the
- * median over the N processes. JSC runs tests/jsc/main.js (the same fakes and CommonJS rules as
+ * median over the N processes; start-up, one sample per process, also takes S more processes per
+ * cell that only start (default 31, wx-session and the plain flow interleaved). JSC runs tests/jsc/main.js (the same fakes and CommonJS rules as
  * the `jsc` suite); Node runs this file as a child over tests/node/support's sandbox.
  *
  * Exit status: 0 when every target is met, 1 when one is missed, 2 when something failed to run.
@@ -57,7 +58,7 @@ async function child(implKey, rounds) {
 
 // ---- parent ------------------------------------------------------------------------------------------
 function parseArgs(argv) {
-  const opts = { runs: 9, rounds: 300, out: null };
+  const opts = { runs: 9, rounds: 300, startupRuns: 31, out: null };
   for (let i = 0; i < argv.length; i++) {
     const value = () => {
       if (i + 1 >= argv.length) usage(argv[i] + ' needs a value');
@@ -65,15 +66,18 @@ function parseArgs(argv) {
     };
     if (argv[i] === '--runs') opts.runs = Number(value());
     else if (argv[i] === '--rounds') opts.rounds = Number(value());
+    else if (argv[i] === '--startup-runs') opts.startupRuns = Number(value());
     else if (argv[i] === '--out') opts.out = path.resolve(value());
     else usage('unknown argument ' + argv[i]);
   }
-  if (!Number.isInteger(opts.runs) || opts.runs < 1 || !Number.isInteger(opts.rounds) || opts.rounds < 1) usage('--runs and --rounds take whole numbers ≥ 1');
+  if (![opts.runs, opts.rounds].every((n) => Number.isInteger(n) && n >= 1) || !Number.isInteger(opts.startupRuns) || opts.startupRuns < 0) {
+    usage('--runs and --rounds take whole numbers ≥ 1, --startup-runs one ≥ 0');
+  }
   return opts;
 }
 
 function usage(problem) {
-  console.error('engines: ' + problem + '\nusage: node bench/engines.js [--runs N] [--rounds R] [--out FILE]');
+  console.error('engines: ' + problem + '\nusage: node bench/engines.js [--runs N] [--rounds R] [--startup-runs S] [--out FILE]');
   process.exit(2);
 }
 
@@ -119,7 +123,7 @@ function measureConfig(engine, implKey, opts) {
   });
   return {
     roundMs: median(runs.map((r) => r.result.roundMs.median)),
-    startupMs: median(runs.map((r) => r.result.startupMs)),
+    startupSamples: runs.map((r) => r.result.startupMs),
     rssMiB: median(runs.map((r) => r.rssKiB)) / 1024,
     calls,
   };
@@ -152,6 +156,16 @@ function main() {
       process.stderr.write('engines: ' + engine + ' ' + implKey + ' × ' + opts.runs + ' processes of ' + opts.rounds + ' rounds…\n');
       results[engine][implKey] = measureConfig(engine, implKey, opts);
     }
+  }
+  // Start-up is one sample per process and, under jsc, spread wide (the module compiles on a
+  // second thread, which the two cores here do not always give it at once): more processes than
+  // the round cells need, lib and base interleaved so a busy moment hits both.
+  for (const engine of ['node', 'jsc']) {
+    if (opts.startupRuns) process.stderr.write('engines: ' + engine + ' start-up × ' + opts.startupRuns + ' more processes each…\n');
+    for (let i = 0; i < opts.startupRuns; i++) {
+      for (const implKey of ['lib', 'base']) results[engine][implKey].startupSamples.push(runOnce(engine, implKey, 1).result.startupMs);
+    }
+    for (const implKey of ['lib', 'base']) results[engine][implKey].startupMs = median(results[engine][implKey].startupSamples);
   }
   const shipped = shippedBytes();
 
@@ -195,6 +209,7 @@ function main() {
     ...rows.map(line),
     '',
     '- Medians over ' + opts.runs + ' fresh processes per cell; each process: start-up, then ' + opts.rounds + ' rounds (its median round).',
+    '- Start-up: median over ' + (opts.runs + opts.startupRuns) + ' processes per cell (those ' + opts.runs + ' and ' + opts.startupRuns + ' start-up-only ones, wx-session and the plain flow interleaved).',
     '- Peak RSS: the process\'s high-water mark from GNU time (the engine itself included, so the ratio understates the module\'s own share).',
     '- wx calls: counted by the fake wx over the rounds, per round; fake wx latency 0 (callbacks still asynchronous).',
     '- JavaScriptCore ' + (spawnSync('dpkg-query', ['-W', '-f=${Version}', 'libjavascriptcoregtk-4.0-bin'], { encoding: 'utf8' }).stdout || '?') + ' (Debian), Node ' + process.version + ', ' + os.cpus().length + ' CPUs.',

@@ -9,10 +9,11 @@
 #      API; with issue 8's targets beside the figures.
 # Exits 1 if a target of either is missed (usable in CI; not part of scripts/test.sh).
 #
-#   scripts/bench.sh [--runs N] [--engine-runs N] [--rounds R]
+#   scripts/bench.sh [--runs N] [--engine-runs N] [--rounds R] [--startup-runs S]
 #       --runs N         sandboxes/processes per start-up median of table 1 (default 50)
 #       --engine-runs N  fresh processes per cell of table 2 (default 9)
 #       --rounds R       rounds per process in table 2 (default 300)
+#       --startup-runs S start-up-only processes per cell of table 2, on top of those (default 31)
 #
 # Steps: check Node, jsc and GNU time → scripts/check-stamp.sh, and scripts/build.sh when
 # miniprogram/session/ is missing or stale → node bench/bench.js → node bench/engines.js.
@@ -22,7 +23,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/tools.sh"
 
 usage() {
-  printf 'usage: scripts/bench.sh [--runs N] [--engine-runs N] [--rounds R]\n'
+  printf 'usage: scripts/bench.sh [--runs N] [--engine-runs N] [--rounds R] [--startup-runs S]\n'
 }
 
 args=()
@@ -37,6 +38,11 @@ while [[ $# -gt 0 ]]; do
     --engine-runs | --rounds)
       [[ $# -ge 2 && "$2" =~ ^[1-9][0-9]*$ ]] || die "$1 needs a whole number ≥ 1" "e.g. scripts/bench.sh $1 5"
       [[ "$1" == --rounds ]] && engine_args+=(--rounds "$2") || engine_args+=(--runs "$2")
+      shift 2
+      ;;
+    --startup-runs)
+      [[ $# -ge 2 && "$2" =~ ^[0-9]+$ ]] || die "--startup-runs needs a whole number ≥ 0" "e.g. scripts/bench.sh --startup-runs 51"
+      engine_args+=(--startup-runs "$2")
       shift 2
       ;;
     -h | --help)

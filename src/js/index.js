@@ -58,8 +58,9 @@ function dispatch(event) {
 function init(options) {
   if (loading) return loading;
   const opts = options || {};
-  // One reaction per step (every promise hop is interpreted code on an iPhone's launch); a failed
-  // init is forgotten so it can be retried.
+  // One reaction per step: every promise hop is interpreted code on an iPhone's launch, and a
+  // timer tick on iOS 15 and earlier, whose Promise is a setTimeout polyfill. A failed init is
+  // forgotten so it can be retried.
   const forget = (err) => {
     loading = null;
     session = null;
@@ -95,8 +96,9 @@ function init(options) {
 
   // The engine first, the glue second: WXWebAssembly compiles the module on another thread while
   // this one evaluates the glue (about a millisecond of interpreted code on an iPhone). The engine
-  // reads `imports` only when compilation has finished, and they are filled right below; should a
-  // runtime read them earlier, the glue instantiates the module again with them all.
+  // reads `imports` only when compilation has finished, and they are filled right below, before
+  // this thread can run anything else; should a runtime read them during the call itself, the
+  // glue instantiates the module again with them all.
   const wasmPath = opts.wasmPath || DEFAULT_WASM_PATH;
   const imports = {};
   const started = startEngine(wasmPath, imports);

@@ -41,8 +41,9 @@ function unitsToString(units, from, to) {
  * Start-up matters as much as speed here: JavaScriptCore's interpreter compiles each function the
  * first time it runs (tens of microseconds for a large one), and the glue calls `decode()` once
  * while it loads. So the methods are small: the constructor and `decode` handle the common case
- * (a Uint8Array of ASCII, which every option name and URL is) and hand anything else to
- * `decodeFrom`, which is only compiled when such input first arrives.
+ * (a Uint8Array of ASCII, which every option name and URL is) and hand the rest to `decodeUtf8`
+ * (non-ASCII text) or `decodeFrom` (options, other kinds of input), each compiled only when such
+ * input first arrives.
  */
 class MpUtf8Decoder {
   constructor(label, options) {

@@ -22,7 +22,9 @@ use axum::extract::{Query, State};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use common::{http_client, token_of, with_test_accounts, with_test_store};
+use common::{
+    dev_code, dev_login, http_client, login_with, token_of, with_test_accounts, with_test_store,
+};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -810,21 +812,7 @@ async fn an_oversized_wechat_answer_is_not_read_whole() {
 async fn answers_carrying_tokens_are_not_cacheable() {
     let server = Server::start(Config::dev(), Limits::default()).await;
     let http = http_client();
-    let code: Value = http
-        .post(format!("{}/dev/code", server.base))
-        .json(&json!({"user": "carol"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let login = http
-        .post(format!("{}/auth/login", server.base))
-        .json(&json!({"code": code["code"]}))
-        .send()
-        .await
-        .unwrap();
+    let login = dev_login(&http, &server.base, "carol").await;
     assert_eq!(login.headers()["cache-control"], "no-store");
     let token = token_of(&login.json().await.unwrap());
     for (method, path) in [
@@ -1005,24 +993,7 @@ fn the_binary_keeps_sessions_in_redis_over_tls() {
     let status = runtime.block_on(async {
         let http = http_client();
         let base = format!("http://{}", server.address);
-        let code: Value = http
-            .post(format!("{base}/dev/code"))
-            .json(&json!({"user": "tls"}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let login: Value = http
-            .post(format!("{base}/auth/login"))
-            .json(&json!({"code": code["code"]}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let login: Value = dev_login(&http, &base, "tls").await.json().await.unwrap();
         http.get(format!("{base}/auth/check"))
             .bearer_auth(token_of(&login))
             .send()
@@ -1053,21 +1024,7 @@ async fn session_key_is_stored_only_encrypted() {
         return;
     };
     let http = http_client();
-    let code: Value = http
-        .post(format!("{}/dev/code", server.base))
-        .json(&json!({"user": "dora"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let reply = http
-        .post(format!("{}/auth/login", server.base))
-        .json(&json!({"code": code["code"]}))
-        .send()
-        .await
-        .unwrap();
+    let reply = dev_login(&http, &server.base, "dora").await;
     assert_eq!(reply.status(), StatusCode::OK);
     let client = redis::Client::open(redis_config.url.as_str()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
@@ -1203,22 +1160,8 @@ fn audit_events_name_the_user_address_and_request_and_nothing_secret() {
         let mut request_ids = Vec::new();
         let mut uid = String::new();
         for _ in 0..2 {
-            let code: Value = http
-                .post(format!("{base}/dev/code"))
-                .json(&json!({"user": "erin"}))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            let code = code["code"].as_str().unwrap().to_owned();
-            let reply = http
-                .post(format!("{base}/auth/login"))
-                .json(&json!({"code": code}))
-                .send()
-                .await
-                .unwrap();
+            let code = dev_code(&http, &base, "erin").await;
+            let reply = login_with(&http, &base, &code).await;
             request_ids.push(reply.headers()["x-request-id"].to_str().unwrap().to_owned());
             let body: Value = reply.json().await.unwrap();
             uid = body["uid"].as_str().unwrap().to_owned();

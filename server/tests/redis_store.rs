@@ -219,25 +219,9 @@ async fn a_redis_outage_is_503_and_the_server_recovers() {
         std::future::pending(),
     ));
     let http = common::http_client();
-    let mint = || async {
-        let reply: serde_json::Value = http
-            .post(format!("{base}/dev/code"))
-            .json(&serde_json::json!({"user": "olga"}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        reply["code"].as_str().unwrap().to_owned()
-    };
-    let login = |code: String| {
-        http.post(format!("{base}/auth/login"))
-            .json(&serde_json::json!({"code": code}))
-            .send()
-    };
+    let login = || common::dev_login(&http, &base, "olga");
 
-    let token = token_of(&login(mint().await).await.unwrap().json().await.unwrap());
+    let token = token_of(&login().await.json().await.unwrap());
     drop(redis);
 
     let reply = http
@@ -250,7 +234,7 @@ async fn a_redis_outage_is_503_and_the_server_recovers() {
     assert_eq!(reply.headers().get("retry-after").unwrap(), "1");
     let body: serde_json::Value = reply.json().await.unwrap();
     assert_eq!(body["error"]["code"], "STORE_UNAVAILABLE");
-    let reply = login(mint().await).await.unwrap();
+    let reply = login().await;
     assert_eq!(reply.status(), StatusCode::SERVICE_UNAVAILABLE);
     // Readiness says so too, while liveness does not.
     let health = |path: &'static str| http.get(format!("{base}{path}")).send();
@@ -264,7 +248,7 @@ async fn a_redis_outage_is_503_and_the_server_recovers() {
     let _redis = PrivateRedis::start(port).await;
     let mut recovered = false;
     for _ in 0..50 {
-        if login(mint().await).await.unwrap().status() == StatusCode::OK {
+        if login().await.status() == StatusCode::OK {
             recovered = true;
             break;
         }

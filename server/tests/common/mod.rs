@@ -86,6 +86,35 @@ pub fn http_client() -> reqwest::Client {
         .expect("HTTP client")
 }
 
+/// Dev mode, for servers the tests start themselves: a login code for `user` from `/dev/code`.
+pub async fn dev_code(http: &reqwest::Client, base: &str, user: &str) -> String {
+    let reply: Value = http
+        .post(format!("{base}/dev/code"))
+        .json(&json!({"user": user}))
+        .send()
+        .await
+        .expect("POST /dev/code")
+        .json()
+        .await
+        .expect("/dev/code answers JSON");
+    reply["code"].as_str().expect("code").to_owned()
+}
+
+/// `POST /auth/login` with `code`; the reply as it came (status and headers included).
+pub async fn login_with(http: &reqwest::Client, base: &str, code: &str) -> reqwest::Response {
+    http.post(format!("{base}/auth/login"))
+        .json(&json!({"code": code}))
+        .send()
+        .await
+        .expect("POST /auth/login")
+}
+
+/// Dev mode: mints a code for `user` and logs in with it ([`dev_code`], [`login_with`]).
+pub async fn dev_login(http: &reqwest::Client, base: &str, user: &str) -> reqwest::Response {
+    let code = dev_code(http, base, user).await;
+    login_with(http, base, &code).await
+}
+
 /// `config` with the store chosen by the environment (see the module doc).
 pub fn with_test_store(mut config: Config) -> Config {
     // A test that chose its own Redis (a private one, or another server's prefix) keeps it.

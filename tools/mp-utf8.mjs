@@ -77,7 +77,7 @@ function checkLabel(label) {
   }
 }
 
-/** `decode` for what its fast path does not take: options, ArrayBuffers and other views. */
+/** `decode` for what its fast path does not take: options, ArrayBuffers and other views (as bytes). */
 function decodeFrom(decoder, input, options) {
   if (options && options.stream) {
     // The glue never streams; failing beats silently dropping a split character.
@@ -93,9 +93,7 @@ function decodeFrom(decoder, input, options) {
   } else {
     throw new TypeError('MpUtf8Decoder.decode expects an ArrayBuffer or a view of one');
   }
-  let ascii = 0;
-  while (ascii < bytes.length && bytes[ascii] < 0x80) ascii++;
-  return ascii === bytes.length ? unitsToString(bytes, 0, bytes.length) : decodeUtf8(decoder, bytes, ascii);
+  return decoder.decode(bytes);
 }
 
 /**

@@ -87,7 +87,7 @@ function init(options) {
       if (session === started) started.start();
     }, 0);
   };
-  const failed = (err) => forget(sessionError(ERROR_CODES.WASM_LOAD_FAILED, 'failed to load the session module: ' + describe(err), err));
+  const failed = (err) => forget(loadFailed(err));
   // Loaded before (and the options were refused): the module stays, only the session is new.
   if (api) {
     loading = Promise.resolve(api).then(create);
@@ -107,7 +107,7 @@ function init(options) {
     glue = require('./session_wasm.js');
   } catch (err) {
     if (started) Promise.resolve(started).then(undefined, () => {}); // its failure is this one
-    return Promise.reject(sessionError(ERROR_CODES.WASM_LOAD_FAILED, 'failed to load the session module: ' + describe(err), err));
+    return Promise.reject(loadFailed(err));
   }
   Object.assign(imports, glue.imports);
   loading =
@@ -145,6 +145,11 @@ function startEngine(path, imports) {
 /** Whether a failed instantiation complained about its imports (a LinkError, or a TypeError naming them). */
 function readImportsEarly(err) {
   return Boolean(err) && (err.name === 'LinkError' || /import/i.test(String(err.message)));
+}
+
+/** WASM_LOAD_FAILED carrying what went wrong. */
+function loadFailed(err) {
+  return sessionError(ERROR_CODES.WASM_LOAD_FAILED, 'failed to load the session module: ' + describe(err), err);
 }
 
 function describe(err) {

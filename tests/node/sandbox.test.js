@@ -178,6 +178,26 @@ if (missing.length) {
     assert.equal(await session.checkHasLogined(), false);
   });
 
+  test('a glue that cannot be evaluated rejects init with WASM_LOAD_FAILED, and init can be tried again', async () => {
+    const root = fs.mkdtempSync(path.join(require('os').tmpdir(), 'wx-session-broken-glue-'));
+    try {
+      fs.mkdirSync(path.join(root, 'session'));
+      fs.copyFileSync(path.join(MINIPROGRAM_DIR, 'session', 'index.js'), path.join(root, 'session', 'index.js'));
+      fs.copyFileSync(path.join(MINIPROGRAM_DIR, 'session', 'session_bg.wasm.br'), path.join(root, 'session', 'session_bg.wasm.br'));
+      fs.writeFileSync(path.join(root, 'session', 'session_wasm.js'), "throw new Error('broken glue');\n");
+      const { sb, session, server } = start({ root });
+      for (let attempt = 0; attempt < 2; attempt++) {
+        await assert.rejects(
+          session.init(sb.toRealm({ baseUrl: server.baseUrl })),
+          (err) => err.code === 'WASM_LOAD_FAILED' && /broken glue/.test(err.message)
+        );
+      }
+      assert.throws(() => session.getToken(), (err) => err.code === 'NOT_INITIALIZED');
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   test('a runtime that reads the imports at once (an empty object) still loads: the glue instantiates again', async () => {
     const { sb, session, server } = start();
     const api = sb.wasm.api;

@@ -12,7 +12,9 @@
  * rounds made, by API, counted by the fake wx. Peak RSS is the whole process's, measured from
  * outside by GNU time (`%M`, the kernel's high-water mark) after the R rounds. The table shows the
  * median over the N processes; start-up, one sample per process, also takes S more processes per
- * cell that only start (default 31, wx-session and the plain flow interleaved). JSC runs tests/jsc/main.js (the same fakes and CommonJS rules as
+ * cell that only start (default 31, wx-session and the plain flow interleaved); in the same
+ * interleaving, S processes compile the shipped wasm alone (WebAssembly.compile, nothing else
+ * running), the part of start-up only the module's size decides. JSC runs tests/jsc/main.js (the same fakes and CommonJS rules as
  * the `jsc` suite); Node runs this file as a child over tests/node/support's sandbox.
  *
  * Exit status: 0 when every target is met, 1 when one is missed, 2 when something failed to run.
@@ -41,6 +43,14 @@ const IMPLS = {
 
 // ---- child: one Node run ---------------------------------------------------------------------------
 async function child(implKey, rounds) {
+  if (implKey === 'compile') {
+    // The module's code compiled alone (see tests/jsc/main.js, bench mode `compile`).
+    const bytes = zlib.brotliDecompressSync(fs.readFileSync(path.join(PACKAGE, 'session', 'session_bg.wasm.br')));
+    const t0 = Number(process.hrtime.bigint()) / 1e6;
+    await WebAssembly.compile(bytes);
+    process.stdout.write('BENCH ' + JSON.stringify({ engine: 'node', startupMs: Number(process.hrtime.bigint()) / 1e6 - t0, callsPerRound: {} }) + '\n');
+    return;
+  }
   const support = require('../tests/node/support');
   const { measure } = require('./rounds');
   const quiet = { log() {}, info() {}, warn() {}, error() {}, debug() {} };
@@ -162,10 +172,12 @@ function main() {
   // the round cells need, lib and base interleaved so a busy moment hits both.
   for (const engine of ['node', 'jsc']) {
     if (opts.startupRuns) process.stderr.write('engines: ' + engine + ' start-up × ' + opts.startupRuns + ' more processes each…\n');
+    // The wasm compiled alone is sampled in the same interleaving.
+    results[engine].compile = { startupSamples: [] };
     for (let i = 0; i < opts.startupRuns; i++) {
-      for (const implKey of ['lib', 'base']) results[engine][implKey].startupSamples.push(runOnce(engine, implKey, 1).result.startupMs);
+      for (const implKey of ['lib', 'base', 'compile']) results[engine][implKey].startupSamples.push(runOnce(engine, implKey, 1).result.startupMs);
     }
-    for (const implKey of ['lib', 'base']) results[engine][implKey].startupMs = median(results[engine][implKey].startupSamples);
+    for (const implKey of ['lib', 'base', 'compile']) results[engine][implKey].startupMs = median(results[engine][implKey].startupSamples);
   }
   const shipped = shippedBytes();
 
@@ -184,6 +196,10 @@ function main() {
     ratioRow('round (login → checkHasLogined → logout), median', 'roundMs', ms, engine, jsc ? TARGETS.roundRatio : undefined);
     ratioRow('peak RSS after ' + opts.rounds + ' rounds', 'rssMiB', (x) => x.toFixed(1) + ' MiB', engine, jsc ? TARGETS.rssRatio : undefined);
     ratioRow('start-up (first require + init)', 'startupMs', ms, engine, jsc ? TARGETS.startupRatio : undefined);
+    const compile = results[engine].compile.startupMs;
+    if (results[engine].compile.startupSamples.length) {
+      add("  of it: the wasm's compilation alone (idle main thread)", jsc ? 'jsc --useJIT=false' : 'Node ' + process.version, ms(compile), '—', (compile / results[engine].base.startupMs).toFixed(1) + '×', '—');
+    }
   }
   const lib = results.jsc.lib.calls;
   const base = results.jsc.base.calls;
@@ -210,6 +226,7 @@ function main() {
     '',
     '- Medians over ' + opts.runs + ' fresh processes per cell; each process: start-up, then ' + opts.rounds + ' rounds (its median round).',
     '- Start-up: median over ' + (opts.runs + opts.startupRuns) + ' processes per cell (those ' + opts.runs + ' and ' + opts.startupRuns + ' start-up-only ones, wx-session and the plain flow interleaved).',
+    '- The wasm\'s compilation alone: `WebAssembly.compile` of the shipped module in a fresh process with nothing else running, median over ' + opts.startupRuns + ' processes (interleaved with those); its ratio is to the plain flow\'s whole start-up. No loader order or glue change can take start-up below it.',
     '- Peak RSS: the process\'s high-water mark from GNU time (the engine itself included, so the ratio understates the module\'s own share).',
     '- wx calls: counted by the fake wx over the rounds, per round; fake wx latency 0 (callbacks still asynchronous).',
     '- JavaScriptCore ' + (spawnSync('dpkg-query', ['-W', '-f=${Version}', 'libjavascriptcoregtk-4.0-bin'], { encoding: 'utf8' }).stdout || '?') + ' (Debian), Node ' + process.version + ', ' + os.cpus().length + ' CPUs.',

@@ -5,7 +5,8 @@
 #      live after 退出, settled promises; shipped size and module start-up (Node);
 #   2. bench/engines.js — under Node (V8) and under JavaScriptCore with the JIT off
 #      (`jsc --useJIT=false`, as on iOS): round time (login → checkHasLogined → logout, median),
-#      peak RSS after the rounds (GNU time), start-up (first require + init), wx calls per round by
+#      peak RSS after the rounds (GNU time), start-up (first require + init) and the wasm's
+#      compilation alone beside it, wx calls per round by
 #      API; with issue 8's targets beside the figures.
 # Exits 1 if a target of either is missed (usable in CI; not part of scripts/test.sh).
 #

@@ -4,7 +4,7 @@
 //
 //   jsc --useJIT=false tests/jsc/main.js -- test  REPO UNBR_DIR [FILTER]
 //   jsc --useJIT=false tests/jsc/main.js -- run   REPO UNBR_DIR ROOT TESTS_FILE [FILTER]
-//   jsc --useJIT=false tests/jsc/main.js -- bench REPO UNBR_DIR lib|base ROUNDS
+//   jsc --useJIT=false tests/jsc/main.js -- bench REPO UNBR_DIR lib|base|compile ROUNDS
 //
 // scripts/test-jsc.sh runs the first (the `jsc` suite: tests/jsc/sandbox.test.js over the repo's
 // miniprogram/), bench/engines.js the last. `run` takes another code package ROOT and tests file:
@@ -46,7 +46,7 @@
   const mode = args[0];
   const REPO = args[1];
   const UNBR = args[2];
-  const usage = 'usage: jsc --useJIT=false tests/jsc/main.js -- test REPO UNBR_DIR [FILTER] | run REPO UNBR_DIR ROOT TESTS_FILE [FILTER] | bench REPO UNBR_DIR lib|base ROUNDS';
+  const usage = 'usage: jsc --useJIT=false tests/jsc/main.js -- test REPO UNBR_DIR [FILTER] | run REPO UNBR_DIR ROOT TESTS_FILE [FILTER] | bench REPO UNBR_DIR lib|base|compile ROUNDS';
   if ((mode !== 'test' && mode !== 'run' && mode !== 'bench') || !REPO || !UNBR || (mode === 'run' && (!args[3] || !args[4]))) {
     print(usage);
     quit(2);
@@ -346,6 +346,21 @@
       (err) => {
         print('harness crashed: ' + show(err));
         finish(2);
+      }
+    );
+  } else if (args[3] === 'compile') {
+    // The module's code compiled alone, in a fresh process with the main thread idle: the part of
+    // start-up that only the wasm's size decides (bench/engines.js prints it beside start-up).
+    const bytes = readFile(UNBR + '/session/session_bg.wasm', 'binary');
+    const t0 = preciseTime();
+    HostWebAssembly.compile(bytes).then(
+      () => {
+        print('BENCH ' + JSON.stringify({ engine: 'jsc', startupMs: (preciseTime() - t0) * 1000, callsPerRound: {} }));
+        finish(0);
+      },
+      (err) => {
+        print('bench failed: ' + show(err));
+        finish(1);
       }
     );
   } else {

@@ -23,6 +23,8 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+# shellcheck source=scripts/lib/common.sh
+source scripts/lib/common.sh # free_port; this script keeps its own say/die
 say() { printf '\n==> %s\n' "$*" >&2; }
 die() { printf 'bench-server.sh: %s\n' "$*" >&2; exit 1; }
 
@@ -70,14 +72,6 @@ fi
 target_dir=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
 server_bin="$target_dir/$profile/wx-session-server"
 [ -x "$server_bin" ] || die "no server binary at $server_bin"
-
-free_port() {
-  local port=$1
-  while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
-    port=$((port + 1))
-  done
-  echo "$port"
-}
 
 workdir=$(mktemp -d "${TMPDIR:-/tmp}/wx-session-bench.XXXXXX")
 pids=()

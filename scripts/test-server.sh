@@ -17,6 +17,8 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+# shellcheck source=scripts/lib/common.sh
+source scripts/lib/common.sh # free_port; this script keeps its own say/die
 say() { printf '\n==> %s\n' "$*"; }
 die() { printf 'test-server.sh: %s\n' "$*" >&2; exit 1; }
 
@@ -66,15 +68,6 @@ postgres_bin() {
   dir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
   [ -n "$dir" ] && [ -x "$dir/initdb" ] && [ -x "$dir/pg_ctl" ] || return 1
   echo "$dir"
-}
-
-# First port from $1 upwards on which nothing accepts connections.
-free_port() {
-  local port=$1
-  while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
-    port=$((port + 1))
-  done
-  echo "$port"
 }
 
 workdir=$(mktemp -d "${TMPDIR:-/tmp}/wx-session-server-test.XXXXXX")

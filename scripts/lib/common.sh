@@ -36,3 +36,13 @@ seconds_since() {
   local elapsed=$(($(now_ms) - $1))
   printf '%d.%d' $((elapsed / 1000)) $(((elapsed % 1000) / 100))
 }
+
+# free_port FROM — the first port from FROM upwards on which nothing on 127.0.0.1 accepts
+# connections.
+free_port() {
+  local port=$1
+  while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+    port=$((port + 1))
+  done
+  echo "$port"
+}

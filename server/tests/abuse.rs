@@ -11,11 +11,10 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::net::{IpAddr, SocketAddr};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::{Query, State};
@@ -24,6 +23,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use common::{
     dev_code, dev_login, http_client, login_with, token_of, with_test_accounts, with_test_store,
+    ServerProcess,
 };
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -415,7 +415,7 @@ fn the_binary_at_ulimit_256_serves_others_during_300_slowloris_connections() {
         .env_remove("WX_SESSION_DEV")
         .env("WX_SESSION_DATA_DIR", binary_data_dir())
         .env("RUST_LOG", "info");
-    let server = Running::start(command);
+    let server = ServerProcess::start(command);
     let addr: SocketAddr = server.address.parse().unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
@@ -475,7 +475,7 @@ fn the_binary_at_ulimit_256_serves_others_during_300_slowloris_connections() {
         }
         assert!(served, "locked out after the attack stopped");
     });
-    let output = server.stop();
+    let output = server.kill();
     assert!(
         output.contains("connection refused: client at its connection cap"),
         "the per-address cap did the work:\n{}",
@@ -984,7 +984,7 @@ fn the_binary_keeps_sessions_in_redis_over_tls() {
         .output()
         .unwrap();
     // With it, the server starts and a session lives in Redis over TLS.
-    let server = Running::start({
+    let server = ServerProcess::start({
         let mut command = binary(&["--dev", "--listen", "127.0.0.1:0", "--redis-url", &url]);
         command.env("SSL_CERT_FILE", path("ca.pem"));
         command
@@ -1001,7 +1001,7 @@ fn the_binary_keeps_sessions_in_redis_over_tls() {
             .unwrap()
             .status()
     });
-    let output = server.stop();
+    let output = server.kill();
     let _ = redis.kill();
     let _ = redis.wait();
     let _ = std::fs::remove_dir_all(&dir);
@@ -1053,58 +1053,6 @@ async fn session_key_is_stored_only_encrypted() {
 // ---------------------------------------------------------------------------------------------
 // The binary: audit events, and no proxy from the environment
 
-/// A started server process and everything it has written to stderr so far.
-struct Running {
-    child: Child,
-    address: String,
-    output: Arc<Mutex<String>>,
-}
-
-impl Running {
-    fn start(mut command: Command) -> Running {
-        let mut child = command
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn the server");
-        let stderr = child.stderr.take().unwrap();
-        let output = Arc::new(Mutex::new(String::new()));
-        let (found, listening) = mpsc::channel();
-        let sink = Arc::clone(&output);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("listening on http://").nth(1) {
-                    let address: String = rest.chars().take_while(|c| !c.is_whitespace()).collect();
-                    let _ = found.send(address);
-                }
-                let mut sink = sink.lock().unwrap();
-                sink.push_str(&line);
-                sink.push('\n');
-            }
-        });
-        let address = listening
-            .recv_timeout(Duration::from_secs(20))
-            .unwrap_or_else(|_| {
-                let _ = child.kill();
-                panic!("server did not start:\n{}", output.lock().unwrap())
-            });
-        Running {
-            child,
-            address,
-            output,
-        }
-    }
-
-    /// Stops the server; returns its complete output.
-    fn stop(mut self) -> String {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        std::thread::sleep(Duration::from_millis(100));
-        let output = self.output.lock().unwrap().clone();
-        output
-    }
-}
-
 /// A fresh data directory for one run of the binary, under the target's temporary directory.
 fn binary_data_dir() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
@@ -1142,7 +1090,7 @@ fn binary(args: &[&str]) -> Command {
 
 #[test]
 fn audit_events_name_the_user_address_and_request_and_nothing_secret() {
-    let server = Running::start({
+    let server = ServerProcess::start({
         let mut command = binary(&["--dev", "--listen", "127.0.0.1:0"]);
         command.env("RUST_LOG", "info");
         command
@@ -1211,7 +1159,7 @@ fn audit_events_name_the_user_address_and_request_and_nothing_secret() {
         codes.push("devcode_forged-0b1c".to_owned());
         (uid, tokens, codes, request_ids, changes)
     });
-    let output = server.stop();
+    let output = server.kill();
     let audit: Vec<&str> = output
         .lines()
         .filter(|line| line.contains(" audit:"))
@@ -1288,7 +1236,7 @@ fn the_environments_proxy_is_not_used_for_wechat() {
         });
         (base, fake, format!("http://{proxy_addr}"), proxied)
     });
-    let server = Running::start({
+    let server = ServerProcess::start({
         let mut command = binary(&["--listen", "127.0.0.1:0", "--wechat-api-base", &fake_base]);
         command
             .env("WX_APPID", "wx5eedc0ffee")
@@ -1324,7 +1272,7 @@ fn the_environments_proxy_is_not_used_for_wechat() {
             .status();
         (status, phone)
     });
-    let output = server.stop();
+    let output = server.kill();
     assert_eq!(status, StatusCode::OK, "{output}");
     assert_eq!(phone_status, StatusCode::OK, "{output}");
     assert_eq!(fake.calls.load(Ordering::SeqCst), 1);

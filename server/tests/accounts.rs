@@ -436,27 +436,9 @@ async fn cors_preflight_allows_the_account_routes() {
         ("POST", "/user/avatar"),
         ("POST", "/user/phone"),
     ] {
-        let reply = server
-            .send(
-                server
-                    .request(Method::OPTIONS, path)
-                    .header("origin", "http://127.0.0.1:5173")
-                    .header("access-control-request-method", method)
-                    .header(
-                        "access-control-request-headers",
-                        "authorization, content-type",
-                    ),
-            )
-            .await;
+        let reply = server.preflight(method, path).await;
         assert!(reply.status.is_success(), "{path}: {}", reply.status);
-        let header = |name: &str| {
-            reply
-                .headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default()
-                .to_ascii_lowercase()
-        };
+        let header = |name: &str| reply.header_lower(name);
         // Development mode allows loopback origins, as the browser preview's; the origin is
         // echoed rather than `*`.
         assert_eq!(

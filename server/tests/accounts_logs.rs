@@ -5,16 +5,12 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::process::Command;
 
 use axum::extract::Query;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use common::{http_client, token_of};
+use common::{http_client, token_of, ServerProcess};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -61,7 +57,8 @@ fn phone_and_profile_requests_leave_no_secret_in_the_log() {
     let fake = runtime.block_on(start_fake_wechat());
     let data = tempfile::tempdir().unwrap();
 
-    let mut child = Command::new(BINARY)
+    let mut command = Command::new(BINARY);
+    command
         .args([
             "--listen",
             "127.0.0.1:0",
@@ -81,31 +78,9 @@ fn phone_and_profile_requests_leave_no_secret_in_the_log() {
                 "wxs-test:{}:",
                 wx_session_server::token::random_hex(6).unwrap()
             ),
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn the server binary");
-    let stderr = child.stderr.take().unwrap();
-    let output = Arc::new(Mutex::new(String::new()));
-    let (found, listening) = mpsc::channel();
-    let sink = output.clone();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                let address: String = rest.chars().take_while(|c| !c.is_whitespace()).collect();
-                let _ = found.send(address);
-            }
-            let mut sink = sink.lock().unwrap();
-            sink.push_str(&line);
-            sink.push('\n');
-        }
-    });
-    let Ok(address) = listening.recv_timeout(Duration::from_secs(20)) else {
-        let _ = child.kill();
-        panic!("server did not start:\n{}", output.lock().unwrap());
-    };
-    let base = format!("http://{address}");
+        );
+    let server = ServerProcess::start(command);
+    let base = server.base.clone();
 
     let token = runtime.block_on(async {
         let http = http_client();
@@ -144,13 +119,8 @@ fn phone_and_profile_requests_leave_no_secret_in_the_log() {
         token
     });
 
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(child.wait().unwrap().success());
-    reader.join().unwrap();
-    let output = output.lock().unwrap().clone();
+    let (exit, output) = server.terminate();
+    assert!(exit.success());
     assert!(
         output.contains("/user/phone"),
         "requests are logged:\n{output}"

@@ -234,27 +234,9 @@ async fn unknown_routes_and_wrong_methods() {
 #[tokio::test]
 async fn cors_preflight_allows_the_browser_preview() {
     let server = TestServer::dev().await;
-    let reply = server
-        .send(
-            server
-                .request(Method::OPTIONS, "/auth/check")
-                .header("origin", "http://127.0.0.1:5173")
-                .header("access-control-request-method", "GET")
-                .header(
-                    "access-control-request-headers",
-                    "authorization, content-type",
-                ),
-        )
-        .await;
+    let reply = server.preflight("GET", "/auth/check").await;
     assert!(reply.status.is_success(), "{}", reply.status);
-    let header = |name: &str| {
-        reply
-            .headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_ascii_lowercase()
-    };
+    let header = |name: &str| reply.header_lower(name);
     // Development mode allows loopback origins (the preview), by name rather than "*".
     assert_eq!(
         header("access-control-allow-origin"),

@@ -5,16 +5,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::process::Command;
 
 use axum::extract::Query;
 use axum::routing::get;
 use axum::{Json, Router};
-use common::{http_client, token_of};
+use common::{http_client, token_of, ServerProcess};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -53,63 +49,6 @@ fn command(args: &[&str]) -> Command {
     );
     command.env("WX_SESSION_REDIS_PREFIX", prefix);
     command
-}
-
-/// A started server process, its base URL, and everything it has written to stderr so far.
-struct Running {
-    child: Child,
-    base: String,
-    output: Arc<Mutex<String>>,
-}
-
-impl Running {
-    /// Spawns the command and waits for the "listening on" line.
-    fn start(mut command: Command) -> Running {
-        let mut child = command
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn the server binary");
-        let stderr = child.stderr.take().unwrap();
-        let output = Arc::new(Mutex::new(String::new()));
-        let (found, listening) = mpsc::channel();
-        let sink = output.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("listening on http://").nth(1) {
-                    let address: String = rest.chars().take_while(|c| !c.is_whitespace()).collect();
-                    let _ = found.send(address);
-                }
-                let mut sink = sink.lock().unwrap();
-                sink.push_str(&line);
-                sink.push('\n');
-            }
-        });
-        let address = listening
-            .recv_timeout(Duration::from_secs(20))
-            .unwrap_or_else(|_| {
-                let _ = child.kill();
-                panic!("server did not start; output:\n{}", output.lock().unwrap())
-            });
-        Running {
-            child,
-            base: format!("http://{address}"),
-            output,
-        }
-    }
-
-    /// SIGTERM, then the exit status and the complete output.
-    fn stop(mut self) -> (std::process::ExitStatus, String) {
-        Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill -TERM");
-        let status = self.child.wait().expect("wait for the server");
-        // Let the reader thread drain the pipe.
-        std::thread::sleep(Duration::from_millis(100));
-        let output = self.output.lock().unwrap().clone();
-        (status, output)
-    }
 }
 
 #[test]
@@ -183,7 +122,7 @@ fn refuses_to_start_without_credentials_outside_dev_mode() {
 fn dev_mode_from_the_environment_starts_with_a_warning() {
     let mut command = command(&["--listen", "127.0.0.1:0"]);
     command.env("WX_SESSION_DEV", "1");
-    let server = Running::start(command);
+    let server = ServerProcess::start(command);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let status = runtime.block_on(async {
         http_client()
@@ -194,7 +133,7 @@ fn dev_mode_from_the_environment_starts_with_a_warning() {
             .status()
     });
     assert_eq!(status, StatusCode::OK);
-    let (exit, output) = server.stop();
+    let (exit, output) = server.terminate();
     assert!(
         exit.success(),
         "graceful shutdown on SIGTERM: {exit:?}\n{output}"
@@ -229,7 +168,7 @@ fn logs_never_contain_secrets_tokens_codes_or_session_keys() {
         .env("WX_APPID", "wx5eedc0ffee")
         .env("WX_APPSECRET", SECRET)
         .env("RUST_LOG", "trace");
-    let server = Running::start(command);
+    let server = ServerProcess::start(command);
 
     let token = runtime.block_on(async {
         let http = http_client();
@@ -258,7 +197,7 @@ fn logs_never_contain_secrets_tokens_codes_or_session_keys() {
         token
     });
 
-    let (_, output) = server.stop();
+    let (_, output) = server.terminate();
     assert!(
         output.contains("/auth/login"),
         "requests are logged:\n{output}"

@@ -13,6 +13,10 @@
 // Each test binary uses a different subset of these helpers.
 #![allow(dead_code)]
 
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{mpsc, Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -45,6 +49,15 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// A header's value, lower-cased ("" when absent or not text).
+    pub fn header_lower(&self, name: &str) -> String {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_ascii_lowercase()
+    }
+
     /// `error.code` of an error reply.
     pub fn error_code(&self) -> &str {
         self.body["error"]["code"]
@@ -265,6 +278,21 @@ impl TestServer {
         reply.body
     }
 
+    /// The browser's CORS preflight for `method path` from the preview's origin
+    /// (`http://127.0.0.1:5173`), asking for the headers the module sends.
+    pub async fn preflight(&self, method: &str, path: &str) -> Reply {
+        self.send(
+            self.request(reqwest::Method::OPTIONS, path)
+                .header("origin", "http://127.0.0.1:5173")
+                .header("access-control-request-method", method)
+                .header(
+                    "access-control-request-headers",
+                    "authorization, content-type",
+                ),
+        )
+        .await
+    }
+
     /// Asserts the server still answers normally (used after every abuse).
     pub async fn assert_healthy(&self) {
         let reply = self
@@ -281,4 +309,91 @@ pub fn token_of(login: &Value) -> String {
         .as_str()
         .expect("token in login reply")
         .to_owned()
+}
+
+/// The server executable started as a child process (the binary tests): the address it announced
+/// on stderr (`listening on http://ADDR`) and everything it writes there. Dropping it kills the
+/// process, so a failing test leaves no server behind.
+pub struct ServerProcess {
+    child: Child,
+    /// `host:port` from the "listening on" line.
+    pub address: String,
+    /// `http://` and the address.
+    pub base: String,
+    output: Arc<Mutex<String>>,
+    reader: Option<JoinHandle<()>>,
+}
+
+impl ServerProcess {
+    /// Spawns `command` (stdout discarded, stderr collected) and waits up to 20 s for its
+    /// "listening on" line; panics with the output so far if it never comes.
+    pub fn start(mut command: Command) -> ServerProcess {
+        let mut child = command
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn the server binary");
+        let stderr = child.stderr.take().unwrap();
+        let output = Arc::new(Mutex::new(String::new()));
+        let (found, listening) = mpsc::channel();
+        let sink = Arc::clone(&output);
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("listening on http://").nth(1) {
+                    let address: String = rest.chars().take_while(|c| !c.is_whitespace()).collect();
+                    let _ = found.send(address);
+                }
+                let mut sink = sink.lock().unwrap();
+                sink.push_str(&line);
+                sink.push('\n');
+            }
+        });
+        let mut server = ServerProcess {
+            child,
+            address: String::new(),
+            base: String::new(),
+            output,
+            reader: Some(reader),
+        };
+        match listening.recv_timeout(Duration::from_secs(20)) {
+            Ok(address) => {
+                server.base = format!("http://{address}");
+                server.address = address;
+                server
+            }
+            Err(_) => panic!("server did not start; output:\n{}", server.kill()),
+        }
+    }
+
+    /// Stops it with SIGKILL; its complete output.
+    pub fn kill(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.drained_output()
+    }
+
+    /// Stops it with SIGTERM (a graceful shutdown); its exit status and complete output.
+    pub fn terminate(mut self) -> (ExitStatus, String) {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill -TERM");
+        let status = self.child.wait().expect("wait for the server");
+        (status, self.drained_output())
+    }
+
+    /// The output once the process has exited: the reader ends when the pipe closes.
+    fn drained_output(&mut self) -> String {
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+        self.output.lock().unwrap().clone()
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -163,7 +163,22 @@ pub fn same_origin(url: &str, base_url: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::append_query;
+    use super::{append_query, presets};
+
+    #[test]
+    fn a_reply_is_read_at_each_path_once() {
+        for name in ["default", "egg", "apifm", "litemall"] {
+            let spec = presets::preset(name, "https://a.b").unwrap();
+            for status in [200, 400, 401, 500] {
+                let paths = spec.reply_paths(status);
+                let mut unique = paths.clone();
+                unique.sort_unstable();
+                unique.dedup();
+                assert_eq!(unique.len(), paths.len(), "{name} {status}: {paths:?}");
+                assert_eq!(paths.contains(&"error.message"), status != 200, "{name} {status}: {paths:?}");
+            }
+        }
+    }
 
     #[test]
     fn a_query_goes_before_the_fragment() {

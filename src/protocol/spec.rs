@@ -333,7 +333,12 @@ impl ProtocolSpec {
             paths.push("");
         }
         if message_rule || !is_success(status) {
-            paths.extend(super::MESSAGE_PATHS);
+            // API工厂's `code` and litemall's `errno` are message fields too: read them once.
+            for path in super::MESSAGE_PATHS {
+                if !paths.contains(&path) {
+                    paths.push(path);
+                }
+            }
         }
         paths
     }

@@ -29,8 +29,7 @@ use crate::login::ExchangeError;
 use crate::profile::{profile_json, MediaBase};
 use crate::routes::{active_session, AppState};
 use crate::store::SessionStore;
-use crate::wechat::scrub;
-use crate::wechat::{read_capped, CappedReadError, MAX_BODY_BYTES};
+use crate::wechat::{read_capped, scrub, CappedReadError, MAX_BODY_BYTES};
 
 /// Longest phone code accepted; WeChat's are 64 characters or so.
 const MAX_CODE_CHARS: usize = 256;

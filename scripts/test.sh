@@ -136,6 +136,18 @@ with_build_tmpdir() {
 
 has_files() { compgen -G "$1" >/dev/null; }
 
+# --- disk ----------------------------------------------------------------------------------------------
+# A run from a clean clone writes about 4 GB (target/ 2.7, node_modules 0.45, fuzz/target 0.4, the
+# server suite's databases); with too little room the failure comes minutes later as a linker
+# "Bus error" or "No space left on device" deep in one suite's log, so say it first, with figures.
+# Measured in README ("Disk").
+DISK_NEEDED_MB=5000
+disk_free_mb="$(df -Pm "$ROOT" | awk 'NR == 2 {print $4}')"
+if [[ "$disk_free_mb" =~ ^[0-9]+$ ]] && ((disk_free_mb < DISK_NEEDED_MB)); then
+  say "WARNING: $disk_free_mb MB free on $(df -P "$ROOT" | awk 'NR == 2 {print $6}'); a run from a clean clone needs about $DISK_NEEDED_MB MB" \
+    "(suites may fail with 'No space left on device': free space, e.g. cargo clean in old clones)"
+fi
+
 # --- tools ---------------------------------------------------------------------------------------------
 say "checking tools"
 ensure_test_tools

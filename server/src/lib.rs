@@ -35,6 +35,13 @@
 
 #![deny(missing_docs)]
 
+// The router's panic catcher turns a bug in one handler into a 500 for that request; under
+// `panic = "abort"` the same bug would end the process and every session request in flight.
+#[cfg(panic = "abort")]
+compile_error!(
+    "build the server with panics that unwind (no `panic = \"abort\"` in the profile): its panic catcher needs them"
+);
+
 pub mod access_token;
 pub mod accounts;
 pub mod audit;

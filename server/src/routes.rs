@@ -142,11 +142,18 @@ pub fn router<S: SessionStore>(state: AppState<S>) -> Router {
     });
 
     let trust_proxy = state.trust_proxy;
-    routes
+    let app = routes
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT));
+    with_serving_layers(app, trust_proxy, cors)
+}
+
+/// What wraps every route: request ids, tracing, `no-store`, CORS, the time limit, the audit
+/// context and the panic catcher.
+fn with_serving_layers(app: Router, trust_proxy: bool, cors: Option<CorsLayer>) -> Router {
+    app
         // Outermost first. Everything that answers (time limit, panic catcher, handlers) is
         // inside the trace span, `no-store` and CORS.
         .layer(
@@ -174,6 +181,8 @@ pub fn router<S: SessionStore>(state: AppState<S>) -> Router {
                 .layer(middleware::from_fn(move |request: Request, next: Next| {
                     audit_scope(request, next, trust_proxy)
                 }))
+                // A bug in one handler answers that request 500 and leaves the process serving
+                // the others; needs panics to unwind (see the guard in lib.rs).
                 .layer(CatchPanicLayer::custom(|_panic| {
                     ApiError::Internal("a handler panicked".into()).into_response()
                 })),
@@ -551,6 +560,38 @@ mod tests {
         ] {
             assert!(!is_loopback_origin(&HeaderValue::from_static(no)), "{no}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_500_and_the_next_request_is_served() {
+        use axum::body::{to_bytes, Body};
+        use axum::http::StatusCode;
+        use axum::routing::get;
+        use tower::ServiceExt;
+
+        async fn bug() -> &'static str {
+            panic!("a bug in a handler")
+        }
+
+        let app = with_serving_layers(
+            Router::new()
+                .route("/bug", get(bug))
+                .route("/fine", get(|| async { "fine" })),
+            false,
+            None,
+        );
+        let request = |path: &str| Request::get(path).body(Body::empty()).unwrap();
+
+        let bug = app.clone().oneshot(request("/bug")).await.unwrap();
+        assert_eq!(bug.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = to_bytes(bug.into_body(), 4096).await.unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["error"]["code"], "INTERNAL_ERROR", "{body}");
+        // The panic's own text is for the log, never for the client.
+        assert!(!body.to_string().contains("a bug in a handler"), "{body}");
+
+        let fine = app.oneshot(request("/fine")).await.unwrap();
+        assert_eq!(fine.status(), StatusCode::OK);
     }
 
     #[test]

@@ -142,9 +142,9 @@ has_files() { compgen -G "$1" >/dev/null; }
 # "Bus error" or "No space left on device" deep in one suite's log, so say it first, with figures.
 # Measured in README ("Disk").
 DISK_NEEDED_MB=5000
-disk_free_mb="$(df -Pm "$ROOT" | awk 'NR == 2 {print $4}')"
-if [[ "$disk_free_mb" =~ ^[0-9]+$ ]] && ((disk_free_mb < DISK_NEEDED_MB)); then
-  say "WARNING: $disk_free_mb MB free on $(df -P "$ROOT" | awk 'NR == 2 {print $6}'); a run from a clean clone needs about $DISK_NEEDED_MB MB" \
+read -r disk_free_mb disk_mount < <(df -Pm "$ROOT" | awk 'NR == 2 {print $4, $6}') || true
+if [[ "${disk_free_mb:-}" =~ ^[0-9]+$ ]] && ((disk_free_mb < DISK_NEEDED_MB)); then
+  say "WARNING: $disk_free_mb MB free on $disk_mount; a run from a clean clone needs about $DISK_NEEDED_MB MB" \
     "(suites may fail with 'No space left on device': free space, e.g. cargo clean in old clones)"
 fi
 

@@ -5,9 +5,10 @@
 // globals `TextDecoder` / `TextEncoder` in wasm-bindgen's glue becomes a reference to the classes
 // exported below under those names, and nothing else in the bundle can reach the real globals.
 // Written from the WHATWG Encoding Standard's UTF-8 algorithms, so the glue sees what a browser
-// would give it:
-//   - the decoder replaces each maximal invalid subsequence with one U+FFFD, or throws a TypeError
-//     when constructed with `fatal: true` (the glue relies on that to report bad strings);
+// would give it for what it asks (the constructor and methods below are exactly the ones it uses;
+// tools/mp-build.test.js compares them with Node's TextDecoder and TextEncoder):
+//   - the decoder replaces each maximal invalid subsequence with one U+FFFD and keeps a BOM
+//     (`new TextDecoder('utf-8', { ignoreBOM: true })`, the glue's one decoder);
 //   - the encoder turns lone surrogates into U+FFFD, and `encodeInto` never writes a partial
 //     character, reporting `read` in UTF-16 code units and `written` in bytes.
 //
@@ -36,31 +37,32 @@ function unitsToString(units, from, to) {
 }
 
 /**
- * Decodes UTF-8 bytes to a string; the subset of TextDecoder that wasm-bindgen's glue uses.
+ * Decodes UTF-8 bytes to a string: exactly the TextDecoder wasm-bindgen's glue makes —
+ * `new TextDecoder('utf-8', { ignoreBOM: true })`, then `decode()` and `decode(uint8Array)`.
+ *
+ * Only that: the codec is injected into the glue alone, so nothing else can construct it, and
+ * every feature the glue never uses (other labels, a fatal mode, stripping a BOM, ArrayBuffer or
+ * streaming input) would be code parsed at every app launch for nothing — on iOS, JavaScriptCore
+ * runs nothing else on the main thread while it parses, and the wasm compile waits (README,
+ * "Measured"). Asking for any of them throws instead of silently doing something else.
  *
  * Start-up matters as much as speed here: JavaScriptCore's interpreter compiles each function the
  * first time it runs (tens of microseconds for a large one), and the glue calls `decode()` once
- * while it loads. So the methods are small: the constructor and `decode` handle the common case
- * (a Uint8Array of ASCII, which every option name and URL is) and hand the rest to `decodeUtf8`
- * (non-ASCII text) or `decodeFrom` (options, other kinds of input), each compiled only when such
- * input first arrives.
+ * while it loads. So `decode` handles the common case (ASCII, which every option name and URL is)
+ * and hands the rest to `decodeUtf8`, compiled only when non-ASCII text first arrives.
  */
 class MpUtf8Decoder {
   constructor(label, options) {
-    if (label !== undefined) checkLabel(label);
-    this.fatal = Boolean(options && options.fatal);
-    this.ignoreBOM = Boolean(options && options.ignoreBOM);
+    if (label !== 'utf-8' || !options || options.ignoreBOM !== true || options.fatal) {
+      throw new TypeError("MpUtf8Decoder only decodes as new TextDecoder('utf-8', { ignoreBOM: true })");
+    }
     /** The kept code-unit buffer (Uint16Array), grown on demand up to SHARED_LIMIT units. */
     this.units = null;
   }
 
-  get encoding() {
-    return 'utf-8';
-  }
-
-  decode(input, options) {
-    if (input === undefined || input === null) return '';
-    if (options || !(input instanceof Uint8Array)) return decodeFrom(this, input, options);
+  decode(input) {
+    if (input === undefined) return '';
+    if (!(input instanceof Uint8Array)) throw new TypeError('MpUtf8Decoder.decode expects a Uint8Array');
     // ASCII bytes are their own UTF-16 code units: no buffer at all.
     const length = input.length;
     let ascii = 0;
@@ -70,43 +72,13 @@ class MpUtf8Decoder {
   }
 }
 
-function checkLabel(label) {
-  const name = String(label).trim().toLowerCase();
-  if (name !== 'utf-8' && name !== 'utf8' && name !== 'unicode-1-1-utf-8') {
-    throw new RangeError('MpUtf8Decoder only decodes UTF-8, not "' + label + '"');
-  }
-}
-
-/** `decode` for what its fast path does not take: options, ArrayBuffers and other views (as bytes). */
-function decodeFrom(decoder, input, options) {
-  if (options && options.stream) {
-    // The glue never streams; failing beats silently dropping a split character.
-    throw new TypeError('MpUtf8Decoder: streaming decode is not supported');
-  }
-  let bytes;
-  if (input instanceof Uint8Array) {
-    bytes = input;
-  } else if (ArrayBuffer.isView(input)) {
-    bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
-  } else if (Object.prototype.toString.call(input) === '[object ArrayBuffer]') {
-    bytes = new Uint8Array(input);
-  } else {
-    throw new TypeError('MpUtf8Decoder.decode expects an ArrayBuffer or a view of one');
-  }
-  return decoder.decode(bytes);
-}
-
 /**
- * The WHATWG UTF-8 decoder over `bytes`, whose first `ascii` bytes are known to be ASCII: a byte
- * order mark is dropped unless `ignoreBOM`, each maximal invalid subsequence becomes one U+FFFD
- * (or a TypeError when `fatal`).
+ * The WHATWG UTF-8 decoder (replacement mode) over `bytes`, whose first `ascii` bytes are known to
+ * be ASCII: each maximal invalid subsequence becomes one U+FFFD. A byte order mark is kept, as
+ * `ignoreBOM: true` asks.
  */
 function decodeUtf8(decoder, bytes, ascii) {
   const length = bytes.length;
-  // A BOM starts with 0xEF, so it is never inside the ASCII prefix: ascii === 0 here.
-  const start = !decoder.ignoreBOM && length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
-  if (start === length) return '';
-
   // Every UTF-8 sequence (or invalid byte) yields at most one code unit per byte.
   let units = decoder.units;
   if (length > SHARED_LIMIT) {
@@ -121,13 +93,12 @@ function decodeUtf8(decoder, bytes, ascii) {
   // State of the WHATWG UTF-8 decoder: bytes still needed, seen so far, the code point being
   // built, and the allowed range of the next continuation byte (narrowed after E0, ED, F0, F4
   // so overlong forms, surrogates and values above U+10FFFF are rejected at the earliest byte).
-  const fatal = decoder.fatal;
   let needed = 0;
   let seen = 0;
   let codePoint = 0;
   let lower = 0x80;
   let upper = 0xbf;
-  let i = Math.max(ascii, start);
+  let i = ascii;
   while (i < length) {
     const byte = bytes[i];
     if (needed === 0) {
@@ -148,7 +119,6 @@ function decodeUtf8(decoder, bytes, ascii) {
         needed = 3;
         codePoint = byte & 0x07;
       } else {
-        if (fatal) throw invalidData();
         units[used++] = 0xfffd;
       }
       continue;
@@ -160,7 +130,6 @@ function decodeUtf8(decoder, bytes, ascii) {
       codePoint = 0;
       lower = 0x80;
       upper = 0xbf;
-      if (fatal) throw invalidData();
       units[used++] = 0xfffd;
       continue;
     }
@@ -182,29 +151,18 @@ function decodeUtf8(decoder, bytes, ascii) {
       codePoint = 0;
     }
   }
-  if (needed !== 0) {
-    // The input ended inside a sequence.
-    if (fatal) throw invalidData();
-    units[used++] = 0xfffd;
-  }
+  // The input ended inside a sequence.
+  if (needed !== 0) units[used++] = 0xfffd;
   return unitsToString(units, 0, used);
 }
 
-function invalidData() {
-  return new TypeError('The encoded data was not valid for encoding utf-8');
-}
-
-/** Encodes a string as UTF-8; the subset of TextEncoder that wasm-bindgen's glue uses. */
+/** Encodes a string as UTF-8: the `encode` and `encodeInto` that wasm-bindgen's glue calls. */
 class MpUtf8Encoder {
-  get encoding() {
-    return 'utf-8';
-  }
-
   encode(input) {
+    // Each UTF-16 code unit takes at most 3 bytes (a surrogate pair: 2 units, 4 bytes).
     const text = input === undefined ? '' : String(input);
-    const bytes = new Uint8Array(utf8Length(text));
-    this.encodeInto(text, bytes);
-    return bytes;
+    const bytes = new Uint8Array(3 * text.length);
+    return bytes.slice(0, this.encodeInto(text, bytes).written);
   }
 
   encodeInto(input, dest) {
@@ -253,29 +211,5 @@ class MpUtf8Encoder {
   }
 }
 
-/** Bytes needed to encode `text` as UTF-8 (lone surrogates count as U+FFFD, 3 bytes). */
-function utf8Length(text) {
-  let bytes = 0;
-  for (let i = 0; i < text.length; i++) {
-    const unit = text.charCodeAt(i);
-    if (unit < 0x80) {
-      bytes += 1;
-    } else if (unit < 0x800) {
-      bytes += 2;
-    } else if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length) {
-      const next = text.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) {
-        bytes += 4;
-        i++;
-      } else {
-        bytes += 3;
-      }
-    } else {
-      bytes += 3;
-    }
-  }
-  return bytes;
-}
-
 // The names esbuild's `inject` matches against the glue's free identifiers.
-export { MpUtf8Decoder as TextDecoder, MpUtf8Encoder as TextEncoder, utf8Length, SHARED_LIMIT };
+export { MpUtf8Decoder as TextDecoder, MpUtf8Encoder as TextEncoder, SHARED_LIMIT };

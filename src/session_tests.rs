@@ -373,6 +373,11 @@ fn origins_are_compared_strictly() {
     assert_eq!(origin("https://api.test@evil.example/"), None);
     assert_eq!(origin("ftp://api.test/"), None);
     assert_eq!(origin("/relative"), None);
+    assert_eq!(origin("https:api.test"), None);
+    assert_eq!(origin("https:/api.test"), None);
+    assert_eq!(origin("x:https://api.test"), None);
+    assert_eq!(origin("api.test:8443/https://x"), None);
+    assert_eq!(origin("http://api.test:80/a://b").as_deref(), Some("http://api.test:80"));
     assert!(same_origin("https://api.test/a", "https://api.test"));
     assert!(!same_origin("http://api.test/a", "https://api.test"));
     assert!(!same_origin("https://api.test:444/a", "https://api.test"));

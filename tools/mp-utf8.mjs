@@ -42,9 +42,9 @@ function unitsToString(units, from, to) {
  *
  * Only that: the codec is injected into the glue alone, so nothing else can construct it, and
  * every feature the glue never uses (other labels, a fatal mode, stripping a BOM, ArrayBuffer or
- * streaming input) would be code parsed at every app launch for nothing — on iOS, JavaScriptCore
- * runs nothing else on the main thread while it parses, and the wasm compile waits (README,
- * "Measured"). Asking for any of them throws instead of silently doing something else.
+ * streaming input) would be code parsed at every app launch for nothing — and under JavaScriptCore
+ * the wasm compile does not advance while the main thread parses or runs JS (README, "Measured").
+ * Asking for any of them throws instead of silently doing something else.
  *
  * Start-up matters as much as speed here: JavaScriptCore's interpreter compiles each function the
  * first time it runs (tens of microseconds for a large one), and the glue calls `decode()` once

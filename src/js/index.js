@@ -94,8 +94,9 @@ function init(options) {
     return loading;
   }
 
-  // The engine first, the glue second: WXWebAssembly compiles the module on another thread while
-  // this one evaluates the glue (about a millisecond of interpreted code on an iPhone). The engine
+  // The engine first, the glue second: an engine that compiles wasm on its own threads (V8) does so
+  // while this one evaluates the glue. JavaScriptCore's compile waits while JS runs here (README,
+  // "Measured"), so there the order neither helps nor costs. The engine
   // reads `imports` only when compilation has finished, and they are filled right below, before
   // this thread can run anything else; should a runtime read them during the call itself, the
   // glue instantiates the module again with them all.

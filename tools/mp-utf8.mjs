@@ -43,7 +43,7 @@ function unitsToString(units, from, to) {
  * Only that: the codec is injected into the glue alone, so nothing else can construct it, and
  * every feature the glue never uses (other labels, a fatal mode, stripping a BOM, ArrayBuffer or
  * streaming input) would be code parsed at every app launch for nothing — and under JavaScriptCore
- * the wasm compile does not advance while the main thread parses or runs JS (README, "Measured").
+ * the wasm compile slows down while the main thread parses or runs JS (README, "Measured").
  * Asking for any of them throws instead of silently doing something else.
  *
  * Start-up matters as much as speed here: JavaScriptCore's interpreter compiles each function the

@@ -17,11 +17,11 @@
  * already created keep their instance; after a failure the next call retries.
  *
  * `connect(result)`: the same for an instantiation the caller ran itself — the session's index.js
- * starts `WXWebAssembly.instantiate(path, obj)` before evaluating this file (an engine that
- * compiles on its own threads does so meanwhile) and fills `obj` with `imports` right after; engines read the imports only once
- * compilation has finished (WebAssembly JS API, "read the imports"). Synchronous: returns `api`
- * (later `instantiate` calls resolve with it too) or throws if `result` holds no instance. The
- * first instance connected is the one used.
+ * starts `WXWebAssembly.instantiate(path, obj)` before evaluating this file (the engine compiles
+ * on its own thread meanwhile) and fills `obj` with `imports` right after; engines read the
+ * imports only once compilation has finished (WebAssembly JS API, "read the imports").
+ * Synchronous: returns `api` (later `instantiate` calls resolve with it too) or throws if `result`
+ * holds no instance. The first instance connected is the one used.
  */
 export function loader(imports, ready, api) {
   let loading = null;

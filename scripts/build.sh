@@ -99,9 +99,9 @@ read -r -a feature_flags <<<"$(node -p 'require(process.argv[1]).wasmOptFlags.jo
 # might trap (~150 B): safe Rust never makes such an access, and Rust checks division by zero
 # itself. --one-caller-inline-max-function-size=50: binaryen otherwise inlines every function that
 # has one caller, whatever its size, into a few very large, deeply nested functions; JavaScriptCore
-# compiles deep nesting slowly (its allocator gives pages back and takes them again per level), so
-# capped, the module compiles ~0.2 ms faster under `jsc --useJIT=false` and is ~0.9 KB brotli
-# smaller. Measured on the serde build; README "How it is built" and "Measured".
+# compiles deeply nested functions slowly (its allocator hands pages back to the kernel and faults
+# them in again), so capped, the module compiles ~0.2 ms faster under `jsc --useJIT=false` and is
+# ~0.9 KB brotli smaller. Measured on the serde build; README "How it is built" and "Measured".
 say "wasm-opt --one-caller-inline-max-function-size=50 --ignore-implicit-traps -Oz --flatten --rereloop -Oz --converge ${feature_flags[*]} --strip-debug --strip-producers"
 wasm-opt --one-caller-inline-max-function-size=50 --ignore-implicit-traps -Oz --flatten --rereloop -Oz --converge \
   "${feature_flags[@]}" --strip-debug --strip-producers \
